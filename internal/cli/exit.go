@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes of bsam. They are part of the command-line contract and are
+// documented in `bsam --help`.
+const (
+	ExitOK         = 0 // success
+	ExitRuntime    = 1 // runtime error (I/O, data, training crashed)
+	ExitUsage      = 2 // bad usage or invalid configuration
+	ExitRunsFailed = 3 // some runs failed (diverged); the others finished
+	ExitDrift      = 4 // bsam check: metrics drifted from the expected values
+)
+
+// ExitError carries the exit code an error should end the process with.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Usagef returns an error that exits with ExitUsage.
+func Usagef(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// WithCode wraps err so that it exits with code; nil stays nil.
+func WithCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ExitError{Code: code, Err: err}
+}
+
+// ExitCode maps an error returned by a command to the process exit code.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	var ue interface{ UsageError() bool }
+	if errors.As(err, &ue) && ue.UsageError() {
+		return ExitUsage
+	}
+	return ExitRuntime
+}

@@ -1,0 +1,38 @@
+package train
+
+import "github.com/bsam-dev/bsam/pkg/eval"
+
+// Result is the content of a run's result.json: the identity of the run and
+// its final test metrics. Point is the prediction at the mean parameters;
+// BMA the Bayesian model average over TestMC posterior samples (equal to
+// Point for deterministic methods, which use one sample).
+type Result struct {
+	Experiment  string       `json:"experiment"`
+	Model       string       `json:"model"`
+	Dataset     string       `json:"dataset"`
+	Method      string       `json:"method"`
+	Seed        int          `json:"seed"`
+	Epochs      int          `json:"epochs"`      // epochs actually run
+	TestMC      int          `json:"test_mc"`     // posterior samples in BMA
+	Augment     bool         `json:"augment"`     // data augmentation on
+	NTrain      int          `json:"ntrain"`      // training examples used
+	NTest       int          `json:"ntest"`       // test examples scored
+	ConfigHash  string       `json:"config_hash"` // hash of the resolved config
+	Status      string       `json:"status"`      // "done" or "failed"
+	Reason      string       `json:"reason,omitempty"`
+	Point       eval.Metrics `json:"point"`
+	BMA         eval.Metrics `json:"bma"`
+	Reliability []eval.Bin   `json:"reliability,omitempty"` // 20 bins of the BMA prediction
+	TrainLoss   float64      `json:"train_loss"`            // last epoch's mean training loss
+}
+
+// EpochRecord is one line of metrics.jsonl.
+type EpochRecord struct {
+	Epoch     int     `json:"epoch"`
+	LRFactor  float64 `json:"lr_factor"`
+	TrainLoss float64 `json:"train_loss"`
+	TestAcc   float64 `json:"test_acc"` // point prediction, eval mode
+	TestNLL   float64 `json:"test_nll"`
+	Seconds   float64 `json:"seconds"`
+	ImgPerSec float64 `json:"img_per_s"`
+}
