@@ -7,23 +7,25 @@ import "github.com/bsam-dev/bsam/pkg/eval"
 // BMA the Bayesian model average over TestMC posterior samples (equal to
 // Point for deterministic methods, which use one sample).
 type Result struct {
-	Experiment  string       `json:"experiment"`
-	Model       string       `json:"model"`
-	Dataset     string       `json:"dataset"`
-	Method      string       `json:"method"`
-	Seed        int          `json:"seed"`
-	Epochs      int          `json:"epochs"`      // epochs actually run
-	TestMC      int          `json:"test_mc"`     // posterior samples in BMA
-	Augment     bool         `json:"augment"`     // data augmentation on
-	NTrain      int          `json:"ntrain"`      // training examples used
-	NTest       int          `json:"ntest"`       // test examples scored
-	ConfigHash  string       `json:"config_hash"` // hash of the resolved config
-	Status      string       `json:"status"`      // "done" or "failed"
-	Reason      string       `json:"reason,omitempty"`
-	Point       eval.Metrics `json:"point"`
-	BMA         eval.Metrics `json:"bma"`
-	Reliability []eval.Bin   `json:"reliability,omitempty"` // 20 bins of the BMA prediction
-	TrainLoss   float64      `json:"train_loss"`            // last epoch's mean training loss
+	Experiment  string             `json:"experiment"`
+	Model       string             `json:"model"`
+	Dataset     string             `json:"dataset"`
+	Method      string             `json:"method"`
+	Seed        int                `json:"seed"`
+	Epochs      int                `json:"epochs"`          // epochs actually run
+	TestMC      int                `json:"test_mc"`         // posterior samples in BMA
+	Augment     bool               `json:"augment"`         // data augmentation on
+	NTrain      int                `json:"ntrain"`          // training examples used
+	NTest       int                `json:"ntest"`           // test examples scored
+	Hyper       map[string]float64 `json:"hyper"`           // resolved optimizer hyperparameters (lr, rho, ...)
+	Swept       []string           `json:"swept,omitempty"` // names of the hyperparameters a sweep varied
+	ConfigHash  string             `json:"config_hash"`     // hash of the resolved config
+	Status      string             `json:"status"`          // "done" or "failed"
+	Reason      string             `json:"reason,omitempty"`
+	Point       eval.Metrics       `json:"point"`
+	BMA         eval.Metrics       `json:"bma"`
+	Reliability []eval.Bin         `json:"reliability,omitempty"` // 20 bins of the BMA prediction
+	TrainLoss   float64            `json:"train_loss"`            // last epoch's mean training loss
 }
 
 // EpochRecord is one line of metrics.jsonl.
