@@ -1,0 +1,37 @@
+# bsam — see README.md. The two entry points on a fresh machine:
+#   make demo   build, obtain MNIST offline, train configs/quickstart.yaml, print the table
+#   make test   vet and run every test
+GO      ?= go
+BIN     ?= bin/bsam
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/bsam-dev/bsam/internal/cli.Version=$(VERSION)
+
+.PHONY: all build demo test test-short bench fmt vet clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/bsam
+
+demo: build
+	$(BIN) train --config configs/quickstart.yaml --out runs/demo
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+test: vet
+	$(GO) test -count=1 -timeout 25m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/kernels/ ./pkg/nn/models/ ./pkg/datasets/
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin runs

@@ -1,0 +1,169 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const base = `name: t
+model: mlp
+dataset: mnist
+epochs: 3
+warmup: 1
+seeds: [0, 1]
+optimizer:
+  lr: 0.2
+  priorprec: 10
+methods:
+  sgd: {lr: 0.05}
+  bsam:
+    rho: 0.01
+`
+
+func TestParseResolvesMethods(t *testing.T) {
+	e, err := Parse("exp.yaml", []byte(base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Methods) != 2 || e.Methods[0].Name != "sgd" || e.Methods[1].Name != "bsam" {
+		t.Fatalf("methods = %+v", e.Methods)
+	}
+	sgd, bsam := e.Methods[0].Optimizer, e.Methods[1].Optimizer
+	if sgd.LR != 0.05 || bsam.LR != 0.2 {
+		t.Errorf("lr: sgd %g (want 0.05, its own), bsam %g (want 0.2, shared)", sgd.LR, bsam.LR)
+	}
+	if bsam.Rho != 0.01 || sgd.PriorPrec != 10 || bsam.PriorPrec != 10 {
+		t.Errorf("rho %g priorprec %g/%g", bsam.Rho, sgd.PriorPrec, bsam.PriorPrec)
+	}
+	d := Defaults()
+	if bsam.Beta2 != d.Optimizer.Beta2 || e.BatchSize != d.BatchSize || !e.ExtraEpoch {
+		t.Errorf("defaults not kept: beta2 %g batch %d extra %v", bsam.Beta2, e.BatchSize, e.ExtraEpoch)
+	}
+	if got := len(e.Runs()); got != 4 {
+		t.Errorf("runs = %d, want 4", got)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	// file says epochs 3; env says 5; flag says 7.
+	t.Setenv("BSAM_EPOCHS", "5")
+	t.Setenv("BSAM_OPTIMIZER_RHO", "0.5")
+	t.Setenv("BSAM_METHODS_SGD_BETA1", "0.8")
+	e, err := Parse("exp.yaml", []byte(base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Epochs != 5 {
+		t.Errorf("env: epochs = %d, want 5", e.Epochs)
+	}
+	bsam, _ := e.Method("bsam")
+	sgd, _ := e.Method("sgd")
+	if bsam.Optimizer.Rho != 0.5 {
+		t.Errorf("env BSAM_OPTIMIZER_RHO beats the method's file value: rho = %g, want 0.5", bsam.Optimizer.Rho)
+	}
+	if sgd.Optimizer.Beta1 != 0.8 || bsam.Optimizer.Beta1 != 0.9 {
+		t.Errorf("per-method env: sgd beta1 %g (want 0.8), bsam %g (want 0.9)", sgd.Optimizer.Beta1, bsam.Optimizer.Beta1)
+	}
+	e, err = Parse("exp.yaml", []byte(base), []Override{{Path: "epochs", Value: "7", Source: "--epochs"}, {Path: "seeds", Value: "3,4,5", Source: "--seeds"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Epochs != 7 || len(e.Seeds) != 3 || e.Seeds[2] != 5 {
+		t.Errorf("flags: epochs %d seeds %v", e.Epochs, e.Seeds)
+	}
+}
+
+func TestValidationErrors(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		ovs        []Override
+		want       []string // substrings of the error, which must also name the file
+	}{
+		{"unknown method", strings.Replace(base, "bsam:", "lbfgs:", 1), nil, []string{"methods.lbfgs", "unknown method"}},
+		{"negative lr", strings.Replace(base, "lr: 0.05", "lr: -0.05", 1), nil, []string{"methods.sgd.lr", "must be > 0"}},
+		{"empty seeds", strings.Replace(base, "seeds: [0, 1]", "seeds: []", 1), nil, []string{"seeds", "at least one seed"}},
+		{"unknown key", base + "epochz: 3\n", nil, []string{"epochz", "unknown field", ":14"}},
+		{"unknown nested key", strings.Replace(base, "priorprec: 10", "prior: 10", 1), nil, []string{"optimizer.prior", "unknown field"}},
+		{"wrong type", strings.Replace(base, "epochs: 3", "epochs: three", 1), nil, []string{"epochs", "expected an integer", `"three"`}},
+		{"float for int", strings.Replace(base, "epochs: 3", "epochs: 2.5", 1), nil, []string{"epochs", "expected an integer"}},
+		{"unknown model", strings.Replace(base, "model: mlp", "model: vgg", 1), nil, []string{"model", "unknown model", "resnet20_frn"}},
+		{"batchsplit", base + "batch_size: 100\n", []Override{{Path: "optimizer.batchsplit", Value: "8", Source: "--set"}}, []string{"batchsplit", "divisible"}},
+		{"no methods", strings.Split(base, "methods:")[0], nil, []string{"methods", "no methods"}},
+		{"bad override", base, []Override{{Path: "optimizer.lr", Value: "fast", Source: "--set optimizer.lr=fast"}}, []string{"optimizer.lr", "expected a number", "--set"}},
+		{"negative rho", strings.Replace(base, "rho: 0.01", "rho: -1", 1), nil, []string{"methods.bsam.rho", "> 0"}},
+		{"warmup > epochs", strings.Replace(base, "warmup: 1", "warmup: 9", 1), nil, []string{"warmup"}},
+		{"not yaml", "a: [", nil, []string{"not valid YAML"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("exp.yaml", []byte(c.yaml), c.ovs)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var ue interface{ UsageError() bool }
+			if !errors.As(err, &ue) || !ue.UsageError() {
+				t.Errorf("error %v is not a usage error", err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "exp.yaml") && c.ovs == nil {
+				t.Errorf("error does not name the file: %s", msg)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestHashIgnoresPlacementOnly(t *testing.T) {
+	e, err := Parse("exp.yaml", []byte(base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.Runs()[0]
+	h := r.Hash()
+	r2 := r
+	r2.Data.Dir, r2.Engine.Workers = "/elsewhere", 7
+	if r2.Hash() != h {
+		t.Error("data dir or loader workers changed the hash")
+	}
+	r3 := r
+	r3.Optimizer.LR *= 2
+	r4 := r
+	r4.Seed++
+	if r3.Hash() == h || r4.Hash() == h {
+		t.Error("lr or seed did not change the hash")
+	}
+}
+
+func TestSelectMethods(t *testing.T) {
+	e, _ := Parse("exp.yaml", []byte(base), nil)
+	if err := e.SelectMethods([]string{"bsam"}); err != nil || len(e.Methods) != 1 || e.Methods[0].Name != "bsam" {
+		t.Fatalf("select bsam: %v %+v", err, e.Methods)
+	}
+	if err := e.SelectMethods([]string{"adam"}); err == nil || !strings.Contains(err.Error(), "not in this experiment") {
+		t.Errorf("select adam: %v", err)
+	}
+}
+
+// TestRepositoryConfigs checks that every experiment file shipped in
+// configs/ resolves and validates.
+func TestRepositoryConfigs(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "configs", "*.yaml"))
+	if len(files) == 0 {
+		t.Skip("no configs/ directory next to the package")
+	}
+	for _, f := range files {
+		if _, err := Load(f, nil); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join("..", "..", "configs", "quickstart.yaml")); err != nil {
+		t.Errorf("configs/quickstart.yaml missing: %v", err)
+	}
+}

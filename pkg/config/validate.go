@@ -1,0 +1,133 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Validate checks every field's range and the combinations the official code
+// requires. All problems are reported together, each naming its field.
+func (e *Experiment) Validate() error {
+	var errs Errors
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &Error{File: e.File, Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	if e.Name == "" || strings.ContainsAny(e.Name, `/\ `) {
+		bad("name", "must be a non-empty name without slashes or spaces, got %q", e.Name)
+	}
+	if !slices.Contains(ModelNames, e.Model) {
+		bad("model", "unknown model %q (valid: %s)", e.Model, strings.Join(ModelNames, ", "))
+	}
+	if !slices.Contains(DatasetNames, e.Dataset) {
+		bad("dataset", "unknown dataset %q (valid: %s)", e.Dataset, strings.Join(DatasetNames, ", "))
+	}
+	if e.Dataset == "imagefolder" && e.Data.Source == "" {
+		bad("data.source", "the imagefolder dataset needs data.source (a directory or .tar.gz with train/<class>/ and test/<class>/)")
+	}
+	if e.Data.TrainSubset < 0 {
+		bad("data.train_subset", "must be ≥ 0, got %d", e.Data.TrainSubset)
+	}
+	if e.Data.TestSubset < 0 {
+		bad("data.test_subset", "must be ≥ 0, got %d", e.Data.TestSubset)
+	}
+	if e.Epochs < 1 {
+		bad("epochs", "must be ≥ 1, got %d", e.Epochs)
+	}
+	if e.Warmup < 0 || (e.Epochs >= 1 && e.Warmup > e.Epochs) {
+		bad("warmup", "must be between 0 and epochs (%d), got %d", e.Epochs, e.Warmup)
+	}
+	if e.BatchSize < 1 {
+		bad("batch_size", "must be ≥ 1, got %d", e.BatchSize)
+	}
+	if e.TestBatchSize < 1 {
+		bad("test_batch_size", "must be ≥ 1, got %d", e.TestBatchSize)
+	}
+	if len(e.Seeds) == 0 {
+		bad("seeds", "must list at least one seed, e.g. seeds: [0, 1, 2]")
+	}
+	for i, s := range e.Seeds {
+		if s < 0 {
+			bad(fmt.Sprintf("seeds[%d]", i), "must be ≥ 0, got %d", s)
+		}
+		if slices.Index(e.Seeds, s) != i {
+			bad(fmt.Sprintf("seeds[%d]", i), "seed %d is listed twice", s)
+		}
+	}
+	if e.TestMC < 1 {
+		bad("test_mc", "must be ≥ 1, got %d", e.TestMC)
+	}
+	if e.Eval.Every < 0 {
+		bad("eval.every", "must be ≥ 0, got %d", e.Eval.Every)
+	}
+	if e.Engine.ShardSize < 1 {
+		bad("engine.shard_size", "must be ≥ 1, got %d", e.Engine.ShardSize)
+	}
+	if e.Engine.Workers < 0 {
+		bad("engine.workers", "must be ≥ 0, got %d", e.Engine.Workers)
+	}
+	if e.Out == "" {
+		bad("out", "must name an output directory")
+	}
+	for _, m := range e.Methods {
+		for _, err := range m.Optimizer.validate(m.Name, e.BatchSize) {
+			err.File = e.File
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func (o Optimizer) validate(method string, batch int) Errors {
+	var errs Errors
+	f := func(name string) string { return "methods." + method + "." + name }
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &Error{Field: f(field), Msg: fmt.Sprintf(format, args...)})
+	}
+	if !(o.LR > 0) {
+		bad("lr", "must be > 0, got %g", o.LR)
+	}
+	if !(o.Beta1 >= 0 && o.Beta1 < 1) {
+		bad("beta1", "must be in [0, 1), got %g", o.Beta1)
+	}
+	if !(o.PriorPrec >= 0) {
+		bad("priorprec", "must be ≥ 0, got %g", o.PriorPrec)
+	}
+	if !(o.DAFactor > 0) {
+		bad("dafactor", "must be > 0, got %g", o.DAFactor)
+	}
+	usesBeta2 := method == "adam" || method == "sam_adam" || method == "bsam"
+	if usesBeta2 && !(o.Beta2 >= 0 && o.Beta2 < 1) {
+		bad("beta2", "must be in [0, 1), got %g", o.Beta2)
+	}
+	if IsSAMType(method) {
+		if !(o.Rho > 0) {
+			bad("rho", "must be > 0 for %s, got %g", method, o.Rho)
+		}
+		if o.BatchSplit < 1 {
+			bad("batchsplit", "must be ≥ 1, got %d", o.BatchSplit)
+		} else if batch%o.BatchSplit != 0 {
+			bad("batchsplit", "batch_size %d must be divisible by batchsplit %d (the official code reshapes the batch into batchsplit sub-batches)", batch, o.BatchSplit)
+		}
+	}
+	if method == "adam" || method == "sam_adam" {
+		if !(o.Eps > 0) {
+			bad("eps", "must be > 0, got %g", o.Eps)
+		}
+	}
+	if method == "bsam" {
+		if !(o.Damping >= 0) {
+			bad("damping", "must be ≥ 0, got %g", o.Damping)
+		}
+		if !(o.SInit > 0) {
+			bad("s_init", "must be > 0, got %g", o.SInit)
+		}
+	}
+	if o.BNUpdate != "official" && o.BNUpdate != "once" {
+		bad("bn_update", `must be "official" or "once", got %q`, o.BNUpdate)
+	}
+	return errs
+}

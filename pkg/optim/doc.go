@@ -1,0 +1,30 @@
+// Package optim implements the optimizers of the bSAM benchmark over flat
+// parameter vectors: heavy-ball SGD, SAM-SGD with m-sharpness, Adam,
+// SAM-Adam and bSAM (Bayesian SAM), exactly as SPEC §1 describes the
+// official code, plus the per-epoch learning-rate schedule of SPEC §2.1.
+//
+// Conventions shared by every optimizer (SPEC §1.1):
+//
+//   - N = ntrain·dafactor is the number of data points the posterior and
+//     the prior are scaled by, and δ = priorprec/N is a coupled L2 term
+//     added to the gradient of every parameter.
+//   - An optimizer never sees a model: it evaluates an [Objective] at
+//     parameter vectors of its choosing. SAM-type methods split the
+//     minibatch into m = batchsplit consecutive sub-batches and evaluate
+//     each twice (pass 0, then pass 1 at the perturbed point).
+//   - The reported loss of a step is the loss at w (SGD, Adam) or the mean
+//     over sub-batches of the loss at the perturbed point (SAM-SGD,
+//     SAM-Adam, bSAM), evaluated before the update.
+//   - The learning rate of a step is α·lrFactor; lrFactor comes from
+//     [Schedule.Factor] and scales only the parameter step.
+//
+// SAM-SGD and SAM-Adam share one implementation of the m-sharpness
+// gradient (SPEC §1.3 steps 1–4). bSAM draws its Gaussian noise from an
+// injected [Noise] source ([RNGNoise] for training, [FixedNoise] for
+// replaying reference draws) and exposes its posterior precision through
+// [Bayesian]; [PosteriorSample] is the one formula for drawing from the
+// posterior, used by the training noise and by test-time model averaging.
+//
+// Steps allocate nothing in steady state: all scratch vectors are
+// allocated by [New].
+package optim

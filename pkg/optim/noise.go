@@ -1,0 +1,145 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/bsam-dev/bsam/pkg/nn"
+)
+
+// PosteriorSample writes one sample of the diagonal Gaussian posterior
+// N(w, diag(1/(ndata·s))) into dst: dst_i = w_i + e_i·sqrt(1/(ndata·s_i)),
+// with e a standard-normal draw. bSAM's training noise (SPEC §1.4 step 1)
+// and test-time Bayesian model averaging (SPEC §4) both use this formula
+// and one N (= ntrain·dafactor). dst may alias w or e.
+//
+// When many samples share one s (the m sub-batches of a bSAM step, the J
+// samples of a BMA), PosteriorStd once followed by PosteriorSampleStd per
+// sample gives bit-identical results without recomputing the square roots.
+func PosteriorSample[T nn.Float](dst, w, s, e []T, ndata float64) {
+	n := len(dst)
+	w, s, e = w[:n], s[:n], e[:n]
+	for i := range dst {
+		dst[i] = w[i] + e[i]*posteriorStd(s[i], ndata)
+	}
+}
+
+// PosteriorStd writes the posterior standard deviations
+// dst_i = sqrt(1/(ndata·s_i)) of PosteriorSample. dst may alias s.
+func PosteriorStd[T nn.Float](dst, s []T, ndata float64) {
+	s = s[:len(dst)]
+	for i := range dst {
+		dst[i] = posteriorStd(s[i], ndata)
+	}
+}
+
+// PosteriorSampleStd writes dst = w + e·sd, with sd from PosteriorStd: the
+// same sample as PosteriorSample(dst, w, s, e, ndata). dst may alias w or e.
+func PosteriorSampleStd[T nn.Float](dst, w, sd, e []T) {
+	n := len(dst)
+	w, sd, e = w[:n], sd[:n], e[:n]
+	for i := range dst {
+		dst[i] = w[i] + e[i]*sd[i]
+	}
+}
+
+// posteriorStd is sqrt(1/(ndata·s)), computed in float64 and rounded to T.
+func posteriorStd[T nn.Float](s T, ndata float64) T {
+	return T(math.Sqrt(1 / (ndata * float64(s))))
+}
+
+// FillNormal fills dst with independent standard-normal draws from r.
+func FillNormal[T nn.Float](r *rand.Rand, dst []T) {
+	for i := range dst {
+		dst[i] = T(r.NormFloat64())
+	}
+}
+
+// NoiseChunk is the number of consecutive values of one RNGNoise draw that
+// come from one PCG stream.
+const NoiseChunk = 1 << 14
+
+// RNGNoise is the training Noise source of bSAM. Value i of the draw for
+// sub-batch k of step t comes from the PCG stream of (seed, t, k, chunk =
+// i/NoiseChunk), seeded by a splitmix64 mix of the four numbers, and read
+// from the chunk's start with FillNormal. So draws do not depend on the
+// order of calls, resuming a run only needs the step counter (Step/SetStep),
+// and chunks could be generated in parallel without changing any value. It
+// is not safe for concurrent use.
+type RNGNoise[T nn.Float] struct {
+	seed uint64
+	step uint64
+	pcg  *rand.PCG
+	rng  *rand.Rand
+}
+
+// NewRNGNoise returns a noise source for the given seed, at step 0.
+func NewRNGNoise[T nn.Float](seed uint64) *RNGNoise[T] {
+	pcg := rand.NewPCG(0, 0)
+	return &RNGNoise[T]{seed: seed, pcg: pcg, rng: rand.New(pcg)}
+}
+
+// Normal fills dst with the standard-normal draw for sub-batch k of the
+// current step.
+func (r *RNGNoise[T]) Normal(k int, dst []T) {
+	for c := 0; c*NoiseChunk < len(dst); c++ {
+		r.pcg.Seed(streamSeed(r.seed, r.step, uint64(k), uint64(c)))
+		FillNormal(r.rng, dst[c*NoiseChunk:min(len(dst), (c+1)*NoiseChunk)])
+	}
+}
+
+// NextStep advances to the next step.
+func (r *RNGNoise[T]) NextStep() { r.step++ }
+
+// Step returns the current step counter (the number of NextStep calls since
+// step 0, or the value last set), for checkpoints.
+func (r *RNGNoise[T]) Step() uint64 { return r.step }
+
+// SetStep sets the step counter, for resuming from a checkpoint.
+func (r *RNGNoise[T]) SetStep(step uint64) { r.step = step }
+
+// streamSeed derives the two PCG seed words of stream (seed, step, k, chunk)
+// by chaining splitmix64 over the inputs.
+func streamSeed(seed, step, k, chunk uint64) (hi, lo uint64) {
+	x := splitmix64(splitmix64(splitmix64(splitmix64(seed)^step)^k) ^ chunk)
+	return x, splitmix64(x ^ 0x6a09e667f3bcc909)
+}
+
+// splitmix64 is the output function of Steele et al.'s SplitMix64 generator
+// applied to x plus the golden-ratio increment: a bijective, well-mixing
+// 64-bit hash.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// FixedNoise replays given draws: Draws[t][k] is the draw for sub-batch k of
+// step t. It is meant for tests that reproduce reference trajectories.
+type FixedNoise[T nn.Float] struct {
+	Draws [][][]T
+	step  int
+}
+
+// NewFixedNoise returns a FixedNoise replaying draws from step 0.
+func NewFixedNoise[T nn.Float](draws [][][]T) *FixedNoise[T] {
+	return &FixedNoise[T]{Draws: draws}
+}
+
+// Normal copies draw (current step, k) into dst. It panics when the draw
+// does not exist or its length differs from dst's.
+func (f *FixedNoise[T]) Normal(k int, dst []T) {
+	if f.step >= len(f.Draws) || k < 0 || k >= len(f.Draws[f.step]) {
+		panic(fmt.Sprintf("optim.FixedNoise: no draw for step %d, sub-batch %d", f.step, k))
+	}
+	src := f.Draws[f.step][k]
+	if len(src) != len(dst) {
+		panic(fmt.Sprintf("optim.FixedNoise: draw (%d, %d) has %d values, want %d", f.step, k, len(src), len(dst)))
+	}
+	copy(dst, src)
+}
+
+// NextStep advances to the next step's draws.
+func (f *FixedNoise[T]) NextStep() { f.step++ }
