@@ -53,6 +53,9 @@ type Experiment struct {
 	Engine Engine `yaml:"engine"`
 	// Out is the directory run directories are written under.
 	Out string `yaml:"out"`
+	// Swept names the hyperparameters a sweep varies (set by bsam sweep;
+	// recorded in each run so reports can plot metric against them).
+	Swept []string `yaml:"swept,omitempty"`
 
 	// File is the path the experiment was read from ("" for defaults).
 	File string `yaml:"-"`
@@ -200,6 +203,7 @@ func (e *Experiment) Run(m Method, seed int) Run {
 		Augment: e.Augment, Epochs: e.Epochs, Warmup: e.Warmup, ExtraEpoch: e.ExtraEpoch,
 		BatchSize: e.BatchSize, TestBatchSize: e.TestBatchSize, Seed: seed,
 		TestMC: e.TestMC, Method: m.Name, Optimizer: m.Optimizer, Eval: e.Eval, Engine: e.Engine,
+		Swept: e.Swept,
 	}
 }
 

@@ -1,13 +1,79 @@
 package kernels
 
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
 // Gemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices,
 // where op(A) is m×k (A is m×k with leading dimension lda, or k×m when
 // transA), op(B) is k×n (B is k×n with ldb, or n×k when transB) and C is
-// m×n with leading dimension ldc. When beta is 0, C is not read.
+// m×n with leading dimension ldc. When beta is 0, C is not read. When alpha
+// is 0 or k is 0, A and B are not read.
 //
-// This is the portable reference implementation; faster kernels replace it
-// behind the same signature.
+// float32 products run on the active path (see ActivePath); float64 products
+// always use the portable blocked implementation. Gemm panics if a slice is
+// too short or a leading dimension too small. It is safe for concurrent use
+// and does not allocate once its scratch pool is warm.
 func Gemm[T ~float32 | ~float64](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: Gemm: negative size m=%d n=%d k=%d", m, n, k))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	checkMat("C", false, m, n, c, ldc)
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	checkMat("A", transA, m, k, a, lda)
+	checkMat("B", transB, k, n, b, ldb)
+	if unsafe.Sizeof(alpha) == 4 {
+		if p := ActivePath(); p != PathGeneric {
+			sgemmAsm(p, transA, transB, m, n, k, float32(alpha), f32(a), lda, f32(b), ldb, float32(beta), f32(c), ldc)
+			return
+		}
+	}
+	gemmGeneric(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// checkMat panics unless x holds an r×c matrix (its transpose when trans)
+// with leading dimension ld.
+func checkMat[T any](name string, trans bool, r, c int, x []T, ld int) {
+	if trans {
+		r, c = c, r
+	}
+	if ld < max(c, 1) {
+		panic(fmt.Sprintf("kernels: Gemm: ld%s=%d < %d", name, ld, c))
+	}
+	if need := (r-1)*ld + c; len(x) < need {
+		panic(fmt.Sprintf("kernels: Gemm: len(%s)=%d < %d", name, len(x), need))
+	}
+}
+
+// scaleC sets C = beta·C, not reading C when beta is 0.
+func scaleC[T ~float32 | ~float64](m, n int, beta T, c []T, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+		} else if beta != 1 {
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// f32 reinterprets a slice of a type with underlying type float32.
+func f32[T ~float32 | ~float64](x []T) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+}
+
+// gemmRef is the naive triple loop, kept as the reference for tests.
+func gemmRef[T ~float32 | ~float64](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			var s T
@@ -32,4 +98,44 @@ func Gemm[T ~float32 | ~float64](transA, transB bool, m, n, k int, alpha T, a []
 			}
 		}
 	}
+}
+
+// Block sizes of the float32 assembly driver, for Zen 5-class caches
+// (48 KiB L1D, 1 MiB L2): a KC×NR strip of B and an MR×KC strip of A fit in
+// L1, the MC×KC block of A (read in place) stays in L2.
+const (
+	sKC = 256
+	sMC = 480 // a multiple of 12 and 6
+	sNC = 1024
+	sMR = 12 // largest MR of the assembly kernels
+	sNR = 32 // largest NR of the assembly kernels
+)
+
+// Block sizes of the portable driver (in elements of T).
+const (
+	gKC = 256
+	gMC = 128
+	gNC = 1024
+	gMR = 2
+	gNR = 4
+)
+
+// scratchBytes is the size of one pooled packing buffer, large enough for
+// either driver.
+const scratchBytes = max(
+	4*(sKC*sNC+sMR*sKC+sMR*sNR),
+	8*(gKC*gNC+gMC*gKC),
+)
+
+// scratch is one packing buffer; the array keeps it one allocation.
+type scratch struct {
+	mem [scratchBytes / 8]float64
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// view returns the scratch memory as a slice of T.
+func view[T ~float32 | ~float64](s *scratch) []T {
+	var z T
+	return unsafe.Slice((*T)(unsafe.Pointer(&s.mem[0])), scratchBytes/int(unsafe.Sizeof(z)))
 }

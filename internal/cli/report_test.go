@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bsam-dev/bsam/internal/testutil"
+)
+
+// runReport runs `bsam report args...` through the root command (so the
+// registration and the root's error settings are exercised) and returns
+// stdout, stderr and the exit code.
+func runReport(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := NewRootCmd()
+	var stdout, stderr bytes.Buffer
+	cmd.SetOut(&stdout)
+	cmd.SetErr(&stderr)
+	cmd.SetArgs(append([]string{"report"}, args...))
+	err := cmd.Execute()
+	if err != nil {
+		stderr.WriteString("error: " + err.Error() + "\n")
+	}
+	return stdout.String(), stderr.String(), ExitCode(err)
+}
+
+func reportFixture(t *testing.T) (results, golden string) {
+	t.Helper()
+	dir := filepath.Join(testutil.RepoRoot(t), "pkg", "report", "testdata")
+	return filepath.Join(dir, "results"), dir
+}
+
+// TestReportCmdCSVMatchesGolden checks that the command's CSV is the
+// package's golden CSV byte for byte (CSV names no directories, so the path
+// of the fixture does not matter) and that data and logs are separated.
+func TestReportCmdCSVMatchesGolden(t *testing.T) {
+	results, golden := reportFixture(t)
+	tests := []struct {
+		golden string
+		args   []string
+	}{
+		{"report.csv", []string{"--format", "csv"}},
+		{"report_point.csv", []string{"--format", "csv", "--metric-source", "point"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			stdout, stderr, code := runReport(t, append([]string{results}, tt.args...)...)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			want, err := os.ReadFile(filepath.Join(golden, tt.golden))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stdout != string(want) {
+				t.Errorf("stdout differs from %s:\n%s", tt.golden, stdout)
+			}
+			// the failed and the unfinished run are logged on stderr.
+			for _, w := range []string{"adam/seed0", "loss diverged", "sam_sgd/seed0", "sam_adam/seed0", "status=running"} {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestReportCmdOutAndPlots(t *testing.T) {
+	results, _ := reportFixture(t)
+	tmp := t.TempDir()
+	out := filepath.Join(tmp, "table.tex")
+	plots := filepath.Join(tmp, "fig")
+	stdout, stderr, code := runReport(t, results, "--format", "latex", "--out", out, "--plots", plots)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout not empty with --out: %q", stdout)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `\begin{tabular}`) {
+		t.Errorf("%s is not the LaTeX table", out)
+	}
+	entries, err := os.ReadDir(plots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 reliability diagrams + 4 blocks × 2 curves + 4 sweep metrics, each png and svg.
+	if len(entries) != 28 {
+		t.Errorf("%d plot files, want 28", len(entries))
+	}
+}
+
+func TestReportCmdReferenceOverride(t *testing.T) {
+	results, _ := reportFixture(t)
+	ref := filepath.Join(t.TempDir(), "ref.yaml")
+	// SGD acc 92 ± 1 (3 seeds) against 90 ± 0.5: z = +4, above.
+	if err := os.WriteFile(ref, []byte("rows:\n  - {model: resnet20_frn, dataset: cifar10, method: sgd, acc: [90, 0.5], nll: null, ece: null, auroc: null}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runReport(t, results, "--format", "csv", "--reference", ref)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := "resnet20_frn,cifar10,sgd,,acc,bma,92,1,3,false,90,0.5,0.5,false,2,4,above\n"
+	if !strings.Contains(stdout, want) {
+		t.Errorf("stdout lacks %q:\n%s", want, stdout)
+	}
+	if strings.Count(stdout, ",n/a\n") != 4*5+4*2-1 { // every other main cell and all sweep cells
+		t.Errorf("n/a cells = %d, want %d", strings.Count(stdout, ",n/a\n"), 4*5+4*2-1)
+	}
+}
+
+func TestReportCmdErrors(t *testing.T) {
+	results, _ := reportFixture(t)
+	empty := t.TempDir()
+	badRef := filepath.Join(empty, "bad.yaml")
+	if err := os.WriteFile(badRef, []byte("rows: [{model: m}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"bad format", []string{results, "--format", "html"}, ExitUsage, `--format "html"`},
+		{"bad source", []string{results, "--metric-source", "mean"}, ExitUsage, `--metric-source "mean"`},
+		{"unknown flag", []string{results, "--colour"}, ExitUsage, "unknown flag"},
+		{"bad reference", []string{results, "--reference", badRef}, ExitUsage, "required"},
+		{"no results", []string{empty}, ExitRuntime, "no results found: searched " + empty},
+		{"missing dir", []string{filepath.Join(empty, "nope")}, ExitRuntime, "no results found: results directory: stat " + filepath.Join(empty, "nope")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := runReport(t, tt.args...)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tt.code, tt.want)
+			}
+			if stdout != "" {
+				t.Errorf("stdout not empty on error: %q", stdout)
+			}
+		})
+	}
+}
+
+func TestReportCmdHelp(t *testing.T) {
+	stdout, _, code := runReport(t, "--help")
+	if code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, w := range []string{"Examples:", "bsam report results/ --format latex", "sample std (n−1)", "within 2σ", "--metric-source", "--plots"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("help lacks %q", w)
+		}
+	}
+}

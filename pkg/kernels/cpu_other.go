@@ -1,0 +1,22 @@
+//go:build !amd64
+
+package kernels
+
+const (
+	hasAVX2   = false
+	hasAVX512 = false
+)
+
+// sgemmAsm is never called on this architecture: Paths only offers
+// PathGeneric.
+func sgemmAsm(p Path, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	panic("kernels: no assembly kernels on this architecture")
+}
+
+// The element-wise helpers run their Go loops on this architecture.
+
+func axpyAsm(alpha float32, x, y []float32) int         { return 0 }
+func scaleAsm(alpha float32, x []float32) int           { return 0 }
+func addAsm(dst, x, y []float32) int                    { return 0 }
+func maxAsm(dst, x []float32, t float32) int            { return 0 }
+func maxBackwardAsm(dx, dy, x []float32, t float32) int { return 0 }

@@ -1,0 +1,190 @@
+//go:build amd64
+
+package kernels
+
+import (
+	"golang.org/x/sys/cpu"
+)
+
+var (
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX512 = cpu.X86.HasAVX512F && hasAVX2
+)
+
+// The assembly micro-kernels compute the MR×NR tile
+//
+//	acc[r][j] = Σ_{p<k} A(r, p)·b[p·NR+j]
+//
+// where A(r, p) is the float32 at a + r·rs + p·ks (byte strides, so A may be
+// a packed strip, rs = 4, ks = 4·MR, or a matrix in place) and b is a packed
+// k×NR strip. They then store C[r][j] = acc (load == 0) or
+// C[r][j] = acc + beta·C[r][j] (load != 0), rows ldc bytes apart.
+
+//go:noescape
+func sgemmKernel12x32AVX512(k int, a *float32, rs, ks int, b, c *float32, ldc int, beta float32, load int)
+
+//go:noescape
+func sgemmKernel12x16AVX512(k int, a *float32, rs, ks int, b, c *float32, ldc int, beta float32, load int)
+
+//go:noescape
+func sgemmKernel6x16AVX2(k int, a *float32, rs, ks int, b, c *float32, ldc int, beta float32, load int)
+
+// tile returns the register tile (MR, NR) of path p and the narrow NR used
+// for a last strip of at most nr/2 columns (equal to NR if there is none).
+func tile(p Path) (mr, nr, nrHalf int) {
+	if p == PathAVX512 {
+		return 12, 32, 16
+	}
+	return 6, 16, 16
+}
+
+// sgemmAsm is the blocked float32 driver around the assembly kernels.
+// Preconditions (checked by Gemm): m, n, k > 0, alpha != 0, slices long
+// enough, p is PathAVX2 or PathAVX512 and supported.
+func sgemmAsm(p Path, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	mr, nr, nrHalf := tile(p)
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	mem := view[float32](s)
+	bpan := mem[:sKC*sNC]
+	aedge := mem[sKC*sNC : sKC*sNC+sMR*sKC]
+	tmp := mem[sKC*sNC+sMR*sKC : sKC*sNC+sMR*sKC+sMR*sNR]
+
+	// A is read in place by the micro-kernels (they prefetch ahead), which
+	// measured faster than repacking it for every shape of interest; only a
+	// last strip of fewer than mr rows is packed, zero-padded, into aedge.
+	for jc := 0; jc < n; jc += sNC {
+		nc := min(sNC, n-jc)
+		for pc := 0; pc < k; pc += sKC {
+			kc := min(sKC, k-pc)
+			packBF32(transB, kc, nc, nr, nrHalf, alpha, b, ldb, pc, jc, bpan)
+			betaEff, load := float32(1), 1
+			if pc == 0 {
+				betaEff, load = beta, 0
+				if beta != 0 {
+					load = 1
+				}
+			}
+			for ic := 0; ic < m; ic += sMC {
+				mc := min(sMC, m-ic)
+				for jr := 0; jr < nc; jr += nr {
+					w := min(nr, nc-jr)
+					sw := nr
+					if w <= nrHalf {
+						sw = nrHalf
+					}
+					bp := &bpan[jr*kc]
+					for ir := 0; ir < mc; ir += mr {
+						h := min(mr, mc-ir)
+						var ap *float32
+						var rs, ks int
+						switch {
+						case h < mr:
+							packAF32(transA, h, kc, mr, a, lda, ic+ir, pc, aedge)
+							ap, rs, ks = &aedge[0], 4, 4*mr
+						case transA:
+							ap, rs, ks = &a[pc*lda+ic+ir], 4, 4*lda
+						default:
+							ap, rs, ks = &a[(ic+ir)*lda+pc], 4*lda, 4
+						}
+						ci := (ic+ir)*ldc + jc + jr
+						if h == mr && w == sw {
+							callKernel(p, sw, kc, ap, rs, ks, bp, &c[ci], 4*ldc, betaEff, load)
+							continue
+						}
+						callKernel(p, sw, kc, ap, rs, ks, bp, &tmp[0], 4*sw, 0, 0)
+						for r := 0; r < h; r++ {
+							row := c[ci+r*ldc : ci+r*ldc+w]
+							t := tmp[r*sw : r*sw+w]
+							if load != 0 {
+								for j := range row {
+									row[j] = t[j] + betaEff*row[j]
+								}
+							} else {
+								copy(row, t)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// callKernel runs the micro-kernel of path p with tile width nr.
+func callKernel(p Path, nr, kc int, a *float32, rs, ks int, b, c *float32, ldc int, beta float32, load int) {
+	switch {
+	case p == PathAVX512 && nr == 32:
+		sgemmKernel12x32AVX512(kc, a, rs, ks, b, c, ldc, beta, load)
+	case p == PathAVX512:
+		sgemmKernel12x16AVX512(kc, a, rs, ks, b, c, ldc, beta, load)
+	default:
+		sgemmKernel6x16AVX2(kc, a, rs, ks, b, c, ldc, beta, load)
+	}
+}
+
+// packBF32 packs alpha·op(B)[pc:pc+kc, jc:jc+nc] into strips of nr columns
+// (a last strip of at most nrHalf columns gets width nrHalf), each kc×width
+// row-major, zero-padded on the right; strip j0 starts at j0·kc.
+func packBF32(transB bool, kc, nc, nr, nrHalf int, alpha float32, b []float32, ldb, pc, jc int, dst []float32) {
+	for j0 := 0; j0 < nc; j0 += nr {
+		w := min(nr, nc-j0)
+		sw := nr
+		if w <= nrHalf {
+			sw = nrHalf
+		}
+		d := dst[j0*kc : j0*kc+sw*kc]
+		if !transB {
+			for p := 0; p < kc; p++ {
+				src := b[(pc+p)*ldb+jc+j0 : (pc+p)*ldb+jc+j0+w]
+				dp := d[p*sw : p*sw+sw]
+				for j, v := range src {
+					dp[j] = alpha * v
+				}
+				clear(dp[w:])
+			}
+			continue
+		}
+		for j := 0; j < w; j++ {
+			src := b[(jc+j0+j)*ldb+pc : (jc+j0+j)*ldb+pc+kc]
+			for p, v := range src {
+				d[p*sw+j] = alpha * v
+			}
+		}
+		if w < sw {
+			for p := 0; p < kc; p++ {
+				clear(d[p*sw+w : p*sw+sw])
+			}
+		}
+	}
+}
+
+// packAF32 packs op(A)[ic:ic+mc, pc:pc+kc] into strips of mr rows, each
+// kc×mr (element (r, p) at p·mr+r), zero-padded at the bottom; strip i0
+// starts at i0·kc.
+func packAF32(transA bool, mc, kc, mr int, a []float32, lda, ic, pc int, dst []float32) {
+	for i0 := 0; i0 < mc; i0 += mr {
+		h := min(mr, mc-i0)
+		d := dst[i0*kc : i0*kc+mr*kc]
+		if transA {
+			for p := 0; p < kc; p++ {
+				src := a[(pc+p)*lda+ic+i0 : (pc+p)*lda+ic+i0+h]
+				dp := d[p*mr : p*mr+mr]
+				copy(dp, src)
+				clear(dp[h:])
+			}
+			continue
+		}
+		for r := 0; r < h; r++ {
+			src := a[(ic+i0+r)*lda+pc : (ic+i0+r)*lda+pc+kc]
+			for p, v := range src {
+				d[p*mr+r] = v
+			}
+		}
+		if h < mr {
+			for p := 0; p < kc; p++ {
+				clear(d[p*mr+h : p*mr+mr])
+			}
+		}
+	}
+}

@@ -1,0 +1,450 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/bsam-dev/bsam/pkg/kernels"
+)
+
+// Padding selects how convolution and pooling windows treat the border.
+type Padding int
+
+const (
+	// PadSame is TensorFlow's SAME: the output has ceil(H/stride) rows; the
+	// total padding max((ceil(H/s)−1)·s + k − H, 0) is split with the
+	// smaller half before and the rest after.
+	PadSame Padding = iota
+	// PadValid uses no padding: (H−k)/s + 1 output rows.
+	PadValid
+)
+
+// String returns "SAME" or "VALID".
+func (p Padding) String() string {
+	if p == PadValid {
+		return "VALID"
+	}
+	return "SAME"
+}
+
+// outSize returns the output length and the padding before the first
+// element for an input of length n, window k and stride s.
+func outSize(n, k, s int, p Padding) (out, before int) {
+	if p == PadValid {
+		if n < k {
+			return 0, 0
+		}
+		return (n-k)/s + 1, 0
+	}
+	out = (n + s - 1) / s
+	total := max((out-1)*s+k-n, 0)
+	return out, total / 2
+}
+
+// Conv2DConfig describes a 2-D convolution.
+type Conv2DConfig struct {
+	Name    string  // name scope of the parameters ("conv"); empty for none
+	Out     int     // output channels
+	K       int     // square kernel size
+	Stride  int     // stride in both directions (0 means 1)
+	Padding Padding // PadSame or PadValid
+	Bias    bool    // add a per-channel bias
+	HeInit  bool    // He-normal weights; otherwise haiku's default TruncNormal(1/√fan_in)
+}
+
+// Conv2D is a 2-D convolution over NHWC activations with an HWIO kernel
+// (kh, kw, cin, cout) and an optional bias. Stride-1 SAME convolutions with
+// an odd kernel run as implicit GEMMs over a zero-padded copy of the input
+// (one GEMM per kernel row whose A operand has one row of K pixels per
+// output pixel: rows that overlap in memory when the GEMM accepts a leading
+// dimension below the row length, see OverlappingRows, or else a K-fold
+// row expansion of the padded input); 1×1
+// stride-1 unpadded ones are a single GEMM on the input; every other shape
+// goes through im2col.
+type Conv2D[T Float] struct {
+	cfg          Conv2DConfig
+	in, out      Shape
+	padT, padL   int
+	mode         convMode
+	woff, boff   int
+	w, b, dw, db []T
+
+	// implicit GEMM geometry: padding p, padded row length wp, rows per image hp.
+	p, wp, hp int
+
+	x     []T // the last Forward's input (implicit GEMM and 1×1 paths read it in Backward)
+	xpad  []T // padded input (implicit) or im2col matrix
+	ypad  []T // output in the padded geometry (implicit)
+	y     []T
+	dpad  []T // padded dy (implicit)
+	xexp  []T // xpad expanded to K pixels per row (implicit, !OverlappingRows)
+	dexp  []T // dpad expanded likewise
+	dxpad []T // dx in the padded geometry (implicit) or dcols (im2col)
+	dx    []T
+	wt    []T // flipped, transposed kernel for dX (implicit)
+	maxN  int
+}
+
+// OverlappingRows reports whether kernels.Gemm accepts an A operand whose
+// leading dimension is smaller than its row length (rows overlapping in
+// memory). Implicit-GEMM convolutions then read the padded input in place;
+// otherwise they first expand it K-fold. It is probed once at start-up and
+// may be changed by tests (not while a pass runs).
+var OverlappingRows = probeOverlappingRows()
+
+func probeOverlappingRows() (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	a := []float32{1, 2, 3, 4}
+	b := []float32{1, 1, 1}
+	c := make([]float32, 2)
+	// Rows (1,2,3) and (2,3,4), leading dimension 1.
+	kernels.Gemm(false, false, 2, 1, 3, 1, a, 1, b, 1, 0, c, 1)
+	return c[0] == 6 && c[1] == 9
+}
+
+type convMode int
+
+const (
+	convIm2col convMode = iota
+	convImplicit
+	convPointwise
+)
+
+// NewConv2D returns a convolution layer with the given configuration.
+func NewConv2D[T Float](cfg Conv2DConfig) *Conv2D[T] {
+	if cfg.Stride == 0 {
+		cfg.Stride = 1
+	}
+	if cfg.K <= 0 || cfg.Out <= 0 {
+		panic(fmt.Sprintf("nn: bad convolution config %+v", cfg))
+	}
+	return &Conv2D[T]{cfg: cfg}
+}
+
+// Setup registers "weight" (K, K, cin, Out) and, with a bias, "bias" (Out)
+// under the layer's name scope and returns the output shape.
+func (c *Conv2D[T]) Setup(b *Builder, in Shape) Shape {
+	k, s := c.cfg.K, c.cfg.Stride
+	c.in = in
+	oh, pt := outSize(in.H, k, s, c.cfg.Padding)
+	ow, pl := outSize(in.W, k, s, c.cfg.Padding)
+	if oh <= 0 || ow <= 0 {
+		panic(fmt.Sprintf("nn: convolution %d×%d/%d %v on %v has no output", k, k, s, c.cfg.Padding, in))
+	}
+	c.out, c.padT, c.padL = Shape{oh, ow, c.cfg.Out}, pt, pl
+	switch {
+	case k == 1 && s == 1:
+		c.mode = convPointwise
+	case s == 1 && k%2 == 1 && c.cfg.Padding == PadSame:
+		c.mode = convImplicit
+		c.p = (k - 1) / 2
+		c.wp = in.W + c.p
+		c.hp = in.H + c.p
+	default:
+		c.mode = convIm2col
+	}
+	if c.cfg.Name != "" {
+		b.Push(c.cfg.Name)
+	}
+	fanIn := k * k * in.C
+	init := HaikuDefault(fanIn)
+	if c.cfg.HeInit {
+		init = HeNormal(fanIn)
+	}
+	c.woff = b.Param("weight", []int{k, k, in.C, c.cfg.Out}, init)
+	c.boff = -1
+	if c.cfg.Bias {
+		c.boff = b.Param("bias", []int{c.cfg.Out}, Init{Kind: InitConst})
+	}
+	if c.cfg.Name != "" {
+		b.Pop()
+	}
+	return c.out
+}
+
+// Bind points the layer at its weights and gradients.
+func (c *Conv2D[T]) Bind(params, grads, state []T) {
+	nw := c.cfg.K * c.cfg.K * c.in.C * c.cfg.Out
+	c.w, c.dw = params[c.woff:c.woff+nw], grads[c.woff:c.woff+nw]
+	if c.boff >= 0 {
+		c.b, c.db = params[c.boff:c.boff+c.cfg.Out], grads[c.boff:c.boff+c.cfg.Out]
+	}
+}
+
+// padPixels returns the number of pixels of the padded geometry for n images.
+func (c *Conv2D[T]) padPixels(n int) int { return (n*c.hp+c.p)*c.wp + c.p }
+
+// firstOut is the padded-geometry index of output pixel (0, 0, 0).
+func (c *Conv2D[T]) firstOut() int { return c.p*c.wp + c.p }
+
+// spanRows is the number of padded-geometry rows from the first to the last
+// output pixel of n images.
+func (c *Conv2D[T]) spanRows(n int) int {
+	last := (c.p+(n-1)*c.hp+c.in.H-1)*c.wp + c.p + c.in.W - 1
+	return last - c.firstOut() + 1
+}
+
+func (c *Conv2D[T]) alloc(n int) {
+	if n <= c.maxN {
+		return
+	}
+	c.maxN = n
+	cin, cout, k := c.in.C, c.cfg.Out, c.cfg.K
+	c.y = make([]T, n*c.out.Size())
+	c.dx = make([]T, n*c.in.Size())
+	switch c.mode {
+	case convImplicit:
+		// Padding positions are never written, so zeroing once suffices.
+		c.xpad = make([]T, c.padPixels(n)*cin)
+		c.dpad = make([]T, c.padPixels(n)*cout)
+		c.xexp = make([]T, c.expRows(n)*k*cin)
+		c.dexp = make([]T, c.expRows(n)*k*cout)
+		c.ypad = make([]T, c.spanRows(n)*cout)
+		c.dxpad = make([]T, c.spanRows(n)*cin)
+		c.wt = make([]T, len(c.w))
+	case convIm2col:
+		kk := c.cfg.K * c.cfg.K * cin
+		c.xpad = make([]T, n*c.out.H*c.out.W*kk)
+		c.dxpad = make([]T, n*c.out.H*c.out.W*kk)
+	}
+}
+
+// Forward computes the convolution of ctx.N examples.
+func (c *Conv2D[T]) Forward(ctx *Ctx, x []T) []T {
+	n := ctx.N
+	c.alloc(n)
+	c.x = x
+	cin, cout, k := c.in.C, c.cfg.Out, c.cfg.K
+	rows := n * c.out.H * c.out.W
+	y := c.y[:rows*cout]
+	switch c.mode {
+	case convPointwise:
+		kernels.Gemm(false, false, rows, cout, cin, 1, x, cin, c.w, cout, 0, y, cout)
+		addBias(y, c.b, rows, cout)
+	case convImplicit:
+		c.toPadded(x, c.xpad, n, cin)
+		a, lda := c.expand(c.xpad, c.xexp, n, cin)
+		m := c.spanRows(n)
+		yp := c.ypad[:m*cout]
+		kc := k * cin
+		for kh := 0; kh < k; kh++ {
+			beta := T(1)
+			if kh == 0 {
+				beta = 0
+			}
+			kernels.Gemm(false, false, m, cout, kc, 1, a[kh*c.wp*lda:], lda,
+				c.w[kh*kc*cout:], cout, beta, yp, cout)
+		}
+		c.fromPadded(yp, y, n, cout, c.b)
+	case convIm2col:
+		kk := k * k * cin
+		cols := c.xpad[:rows*kk]
+		c.im2col(x, cols, n)
+		kernels.Gemm(false, false, rows, cout, kk, 1, cols, kk, c.w, cout, 0, y, cout)
+		addBias(y, c.b, rows, cout)
+	}
+	return y
+}
+
+// Backward accumulates dW and db and returns dX when needDX.
+func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
+	n := ctx.N
+	cin, cout, k := c.in.C, c.cfg.Out, c.cfg.K
+	rows := n * c.out.H * c.out.W
+	dy = dy[:rows*cout]
+	if c.db != nil {
+		sumRows(c.db, dy, rows, cout)
+	}
+	var dx []T
+	if needDX {
+		dx = c.dx[:n*c.in.Size()]
+	}
+	switch c.mode {
+	case convPointwise:
+		kernels.Gemm(true, false, cin, cout, rows, 1, c.x, cin, dy, cout, 1, c.dw, cout)
+		if needDX {
+			kernels.Gemm(false, true, rows, cin, cout, 1, dy, cout, c.w, cout, 0, dx, cin)
+		}
+	case convImplicit:
+		c.toPadded(dy, c.dpad, n, cout)
+		m := c.spanRows(n)
+		kc := k * cin
+		d0 := c.dpad[c.firstOut()*cout:]
+		a, lda := c.xpad, cin // expanded by Forward when needed
+		if !OverlappingRows {
+			a, lda = c.xexp, kc
+		}
+		for kh := 0; kh < k; kh++ {
+			kernels.Gemm(true, false, kc, cout, m, 1, a[kh*c.wp*lda:], lda,
+				d0, cout, 1, c.dw[kh*kc*cout:], cout)
+		}
+		if needDX {
+			c.flipKernel()
+			d, ldd := c.expand(c.dpad, c.dexp, n, cout)
+			dxp := c.dxpad[:m*cin]
+			ko := k * cout
+			for kh := 0; kh < k; kh++ {
+				beta := T(1)
+				if kh == 0 {
+					beta = 0
+				}
+				kernels.Gemm(false, false, m, cin, ko, 1, d[(k-1-kh)*c.wp*ldd:], ldd,
+					c.wt[kh*ko*cin:], cin, beta, dxp, cin)
+			}
+			c.fromPadded(dxp, dx, n, cin, nil)
+		}
+	case convIm2col:
+		kk := k * k * cin
+		cols := c.xpad[:rows*kk]
+		kernels.Gemm(true, false, kk, cout, rows, 1, cols, kk, dy, cout, 1, c.dw, cout)
+		if needDX {
+			dcols := c.dxpad[:rows*kk]
+			kernels.Gemm(false, true, rows, kk, cout, 1, dy, cout, c.w, cout, 0, dcols, kk)
+			c.col2im(dcols, dx, n)
+		}
+	}
+	return dx
+}
+
+// expRows is the number of rows of K pixels the implicit GEMMs read for n
+// images: K−1 kernel rows of shift plus the output span.
+func (c *Conv2D[T]) expRows(n int) int { return (c.cfg.K-1)*c.wp + c.spanRows(n) }
+
+// expand returns the A operand of the implicit GEMMs over the padded buffer
+// p (ch channels per pixel) and its leading dimension: p itself with
+// leading dimension ch when OverlappingRows, otherwise e filled with one row
+// of K consecutive pixels of p per pixel.
+func (c *Conv2D[T]) expand(p, e []T, n, ch int) ([]T, int) {
+	if OverlappingRows {
+		return p, ch
+	}
+	kc := c.cfg.K * ch
+	rows := c.expRows(n)
+	for q := 0; q < rows; q++ {
+		copy(e[q*kc:(q+1)*kc], p[q*ch:q*ch+kc])
+	}
+	return e, kc
+}
+
+// toPadded copies n NHWC images with ch channels into the padded geometry.
+func (c *Conv2D[T]) toPadded(src, dst []T, n, ch int) {
+	h, w := c.in.H, c.in.W
+	rowLen := w * ch
+	for i := 0; i < n; i++ {
+		for r := 0; r < h; r++ {
+			q := ((c.p+i*c.hp+r)*c.wp + c.p) * ch
+			s := ((i*h + r) * w) * ch
+			copy(dst[q:q+rowLen], src[s:s+rowLen])
+		}
+	}
+}
+
+// fromPadded copies the output pixels of the padded geometry (starting at
+// the first output pixel) into dense NHWC, adding bias when non-nil.
+func (c *Conv2D[T]) fromPadded(src, dst []T, n, ch int, bias []T) {
+	h, w := c.in.H, c.in.W
+	rowLen := w * ch
+	q0 := c.firstOut()
+	for i := 0; i < n; i++ {
+		for r := 0; r < h; r++ {
+			q := ((c.p+i*c.hp+r)*c.wp + c.p - q0) * ch
+			d := ((i*h + r) * w) * ch
+			if bias == nil {
+				copy(dst[d:d+rowLen], src[q:q+rowLen])
+				continue
+			}
+			s := src[q : q+rowLen]
+			o := dst[d : d+rowLen]
+			for j := 0; j < rowLen; j += ch {
+				addTo(o[j:j+ch], s[j:j+ch], bias)
+			}
+		}
+	}
+}
+
+// flipKernel fills wt[kh][j][co][ci] = w[kh][K−1−j][ci][co], the kernel of
+// the transposed convolution that computes dX.
+func (c *Conv2D[T]) flipKernel() {
+	k, cin, cout := c.cfg.K, c.in.C, c.cfg.Out
+	for kh := 0; kh < k; kh++ {
+		for j := 0; j < k; j++ {
+			src := c.w[(kh*k+k-1-j)*cin*cout:][:cin*cout]
+			dst := c.wt[(kh*k+j)*cout*cin:][:cout*cin]
+			for ci := 0; ci < cin; ci++ {
+				row := src[ci*cout : (ci+1)*cout]
+				for co, v := range row {
+					dst[co*cin+ci] = v
+				}
+			}
+		}
+	}
+}
+
+// im2col writes one row of K·K·cin values per output pixel.
+func (c *Conv2D[T]) im2col(x, cols []T, n int) {
+	k, s, cin := c.cfg.K, c.cfg.Stride, c.in.C
+	h, w := c.in.H, c.in.W
+	kk := k * k * cin
+	idx := 0
+	for i := 0; i < n; i++ {
+		img := x[i*h*w*cin : (i+1)*h*w*cin]
+		for oy := 0; oy < c.out.H; oy++ {
+			for ox := 0; ox < c.out.W; ox++ {
+				row := cols[idx*kk : (idx+1)*kk]
+				idx++
+				for kh := 0; kh < k; kh++ {
+					iy := oy*s + kh - c.padT
+					seg := row[kh*k*cin : (kh+1)*k*cin]
+					if iy < 0 || iy >= h {
+						clear(seg)
+						continue
+					}
+					for kw := 0; kw < k; kw++ {
+						ix := ox*s + kw - c.padL
+						dst := seg[kw*cin : (kw+1)*cin]
+						if ix < 0 || ix >= w {
+							clear(dst)
+							continue
+						}
+						copy(dst, img[(iy*w+ix)*cin:])
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im scatters dcols back onto dx (overwriting dx).
+func (c *Conv2D[T]) col2im(dcols, dx []T, n int) {
+	k, s, cin := c.cfg.K, c.cfg.Stride, c.in.C
+	h, w := c.in.H, c.in.W
+	kk := k * k * cin
+	clear(dx)
+	idx := 0
+	for i := 0; i < n; i++ {
+		img := dx[i*h*w*cin : (i+1)*h*w*cin]
+		for oy := 0; oy < c.out.H; oy++ {
+			for ox := 0; ox < c.out.W; ox++ {
+				row := dcols[idx*kk : (idx+1)*kk]
+				idx++
+				for kh := 0; kh < k; kh++ {
+					iy := oy*s + kh - c.padT
+					if iy < 0 || iy >= h {
+						continue
+					}
+					for kw := 0; kw < k; kw++ {
+						ix := ox*s + kw - c.padL
+						if ix < 0 || ix >= w {
+							continue
+						}
+						off := (kh*k + kw) * cin
+						addInPlace(img[(iy*w+ix)*cin:(iy*w+ix+1)*cin], row[off:off+cin])
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,74 @@
+package nn
+
+// Element-wise helpers shared by the layers. They are plain loops over
+// slices whose bounds are hoisted, so the compiler drops the bounds checks;
+// a SIMD version can replace any of them behind the same signature.
+
+// addBias adds b (length ch) to each of the rows of y (rows×ch); nil b is
+// a no-op.
+func addBias[T Float](y, b []T, rows, ch int) {
+	if b == nil {
+		return
+	}
+	b = b[:ch]
+	for r := 0; r < rows; r++ {
+		row := y[r*ch : r*ch+ch]
+		for j := range row {
+			row[j] += b[j]
+		}
+	}
+}
+
+// sumRows accumulates the column sums of x (rows×ch) into dst (+=).
+func sumRows[T Float](dst, x []T, rows, ch int) {
+	dst = dst[:ch]
+	for r := 0; r < rows; r++ {
+		row := x[r*ch : r*ch+ch]
+		for j := range row {
+			dst[j] += row[j]
+		}
+	}
+}
+
+// addTo sets dst = a + b element-wise (all the same length as dst).
+func addTo[T Float](dst, a, b []T) {
+	a = a[:len(dst)]
+	b = b[:len(dst)]
+	for i := range dst {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// addInPlace sets dst += a.
+func addInPlace[T Float](dst, a []T) {
+	a = a[:len(dst)]
+	for i := range dst {
+		dst[i] += a[i]
+	}
+}
+
+// reluAddTo sets dst = max(a + b, 0).
+func reluAddTo[T Float](dst, a, b []T) {
+	a = a[:len(dst)]
+	b = b[:len(dst)]
+	for i := range dst {
+		v := a[i] + b[i]
+		if v < 0 {
+			v = 0
+		}
+		dst[i] = v
+	}
+}
+
+// reluMask sets dst = g where y > 0 and 0 elsewhere.
+func reluMask[T Float](dst, g, y []T) {
+	g = g[:len(dst)]
+	y = y[:len(dst)]
+	for i := range dst {
+		if y[i] > 0 {
+			dst[i] = g[i]
+		} else {
+			dst[i] = 0
+		}
+	}
+}

@@ -1,0 +1,342 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// PlotFormats are the file types WritePlots writes for every figure.
+var PlotFormats = []string{"png", "svg"}
+
+const plotSize = 12 * vg.Centimeter
+
+// WritePlots draws the report's figures into dir (created if needed), each
+// as PNG and SVG, and returns the paths written, sorted:
+//
+//   - reliability_<model>_<dataset>_<method>: reliability diagram of the
+//     BMA prediction, the bins pooled over seeds (count-weighted), with the
+//     diagonal and the mean BMA ECE in the title;
+//   - curves_<model>_<dataset>_{acc,nll}: test accuracy and NLL per epoch
+//     from metrics.jsonl, one line per method, mean over seeds;
+//   - sweep_<model>_<dataset>_<hyper>_<metric>: each metric against a swept
+//     hyperparameter, one line per method (and setting of the other swept
+//     hyperparameters) with ± sample-std error bars; log x-axis when the
+//     values are positive and span more than a decade.
+//
+// Figures whose data are absent (no reliability bins, no metrics.jsonl) are
+// skipped.
+func WritePlots(dir string, rep *Report) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var written []string
+	save := func(p *plot.Plot, name string) error {
+		for _, ext := range PlotFormats {
+			path := filepath.Join(dir, name+"."+ext)
+			if err := p.Save(plotSize*4/3, plotSize, path); err != nil {
+				return fmt.Errorf("plot %s: %w", path, err)
+			}
+			written = append(written, path)
+		}
+		return nil
+	}
+	for _, row := range rep.Rows {
+		p, ok := reliabilityPlot(row)
+		if !ok {
+			continue
+		}
+		if err := save(p, fileName("reliability", row.Model, row.Dataset, row.Method)); err != nil {
+			return written, err
+		}
+	}
+	for _, block := range blocks(rep.Rows) {
+		for _, m := range []Metric{Acc, NLL} {
+			p, ok, err := curvePlot(block, m)
+			if err != nil {
+				return written, err
+			}
+			if ok {
+				if err := save(p, fileName("curves", block[0].Model, block[0].Dataset, string(m))); err != nil {
+					return written, err
+				}
+			}
+		}
+	}
+	for _, block := range blocks(rep.Sweeps) {
+		for _, h := range sweptNames(block) {
+			for _, m := range Metrics {
+				p, err := sweepPlot(block, h, m)
+				if err != nil {
+					return written, err
+				}
+				if err := save(p, fileName("sweep", block[0].Model, block[0].Dataset, h, string(m))); err != nil {
+					return written, err
+				}
+			}
+		}
+	}
+	sort.Strings(written)
+	return written, nil
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+func fileName(parts ...string) string {
+	for i, p := range parts {
+		parts[i] = unsafeChars.ReplaceAllString(p, "-")
+	}
+	return strings.Join(parts, "_")
+}
+
+// blocks splits sorted rows into runs of equal (model, dataset).
+func blocks(rows []*Row) [][]*Row {
+	var out [][]*Row
+	for i := 0; i < len(rows); {
+		j := i
+		for j < len(rows) && rows[j].Model == rows[i].Model && rows[j].Dataset == rows[i].Dataset {
+			j++
+		}
+		out = append(out, rows[i:j])
+		i = j
+	}
+	return out
+}
+
+// PooledBin is a reliability bin pooled over seeds.
+type PooledBin struct {
+	Lower, Upper         float64
+	Count                int
+	Confidence, Accuracy float64 // count-weighted means
+}
+
+// PoolReliability pools the reliability bins of the runs of a row: per bin
+// index, the count-weighted mean confidence and accuracy. Runs without bins
+// are ignored; ok is false when no run has any.
+func PoolReliability(runs []Run) (bins []PooledBin, ok bool) {
+	for _, run := range runs {
+		for i, b := range run.Result.Reliability {
+			for len(bins) <= i {
+				bins = append(bins, PooledBin{})
+			}
+			pb := &bins[i]
+			pb.Lower, pb.Upper = b.Lower, b.Upper
+			pb.Count += b.Count
+			pb.Confidence += float64(b.Count) * b.Confidence
+			pb.Accuracy += float64(b.Count) * b.Accuracy
+			ok = true
+		}
+	}
+	for i := range bins {
+		if c := bins[i].Count; c > 0 {
+			bins[i].Confidence /= float64(c)
+			bins[i].Accuracy /= float64(c)
+		}
+	}
+	return bins, ok
+}
+
+func reliabilityPlot(row *Row) (*plot.Plot, bool) {
+	bins, ok := PoolReliability(row.Runs)
+	if !ok {
+		return nil, false
+	}
+	var eces []float64
+	for _, run := range row.Runs {
+		eces = append(eces, run.Result.BMA.ECE)
+	}
+	ece := 0.0
+	for _, e := range eces {
+		ece += e
+	}
+	ece /= float64(len(eces))
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s\nECE %s (BMA, mean of %d seed%s)", row.Label(), FormatValue(ECE, ece), len(eces), plural(len(eces)))
+	p.X.Label.Text = "confidence"
+	p.Y.Label.Text = "accuracy"
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+	fill := color.RGBA{R: 70, G: 110, B: 190, A: 255}
+	var conf plotter.XYs
+	for _, b := range bins {
+		if b.Count == 0 {
+			continue
+		}
+		poly, err := plotter.NewPolygon(plotter.XYs{{X: b.Lower, Y: 0}, {X: b.Upper, Y: 0}, {X: b.Upper, Y: b.Accuracy}, {X: b.Lower, Y: b.Accuracy}})
+		if err != nil {
+			continue
+		}
+		poly.Color = fill
+		poly.LineStyle.Color = color.White
+		p.Add(poly)
+		conf = append(conf, plotter.XY{X: b.Confidence, Y: b.Accuracy})
+	}
+	diag := plotter.NewFunction(func(x float64) float64 { return x })
+	diag.XMin, diag.XMax = 0, 1
+	diag.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	diag.Color = color.Gray{Y: 80}
+	p.Add(diag)
+	p.Legend.Add("perfect calibration", diag)
+	if len(conf) > 0 {
+		if sc, err := plotter.NewScatter(conf); err == nil {
+			sc.Color = color.RGBA{R: 200, G: 60, B: 40, A: 255}
+			p.Add(sc)
+			p.Legend.Add("accuracy at mean confidence", sc)
+		}
+	}
+	p.Legend.Top = true
+	p.Legend.Left = true
+	return p, true
+}
+
+func curvePlot(block []*Row, m Metric) (*plot.Plot, bool, error) {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s / %s\ntest %s per epoch (point prediction, mean over seeds)", DisplayName(block[0].Model), DisplayName(block[0].Dataset), m.Title())
+	p.X.Label.Text = "epoch"
+	p.Y.Label.Text = "test " + m.Title()
+	p.Add(plotter.NewGrid())
+	any := false
+	for _, row := range block {
+		sum, cnt := map[int]float64{}, map[int]int{}
+		for _, run := range row.Runs {
+			for _, rec := range run.Epochs {
+				v := rec.TestAcc
+				if m == NLL {
+					v = rec.TestNLL
+				}
+				sum[rec.Epoch] += v
+				cnt[rec.Epoch]++
+			}
+		}
+		if len(sum) == 0 {
+			continue
+		}
+		epochs := make([]int, 0, len(sum))
+		for e := range sum {
+			epochs = append(epochs, e)
+		}
+		sort.Ints(epochs)
+		xys := make(plotter.XYs, len(epochs))
+		for k, e := range epochs {
+			xys[k] = plotter.XY{X: float64(e), Y: sum[e] / float64(cnt[e])}
+		}
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, false, err
+		}
+		l.Color = plotutil.Color(rank(methodOrder, row.Method))
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add(DisplayName(row.Method), l)
+		any = true
+	}
+	// Accuracy rises and NLL falls: keep the legend in the empty corner.
+	p.Legend.Top = m == NLL
+	return p, any, nil
+}
+
+func sweptNames(rows []*Row) []string {
+	set := map[string]bool{}
+	for _, r := range rows {
+		for _, n := range r.Swept {
+			set[n] = true
+		}
+	}
+	var names []string
+	for n := range set {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+type errPoints struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+func sweepPlot(block []*Row, h string, m Metric) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s / %s\n%s vs %s (mean ± sample std over seeds)", DisplayName(block[0].Model), DisplayName(block[0].Dataset), m.Title(), h)
+	p.X.Label.Text = h
+	p.Y.Label.Text = m.Title()
+	p.Add(plotter.NewGrid())
+	type series struct {
+		label string
+		pts   []*Row
+	}
+	var order []string
+	lines := map[string]*series{}
+	minX, maxX := math.Inf(1), math.Inf(-1)
+	for _, row := range block {
+		x, ok := row.Setting[h]
+		if !ok || math.IsNaN(x) {
+			continue
+		}
+		minX, maxX = math.Min(minX, x), math.Max(maxX, x)
+		var others []string
+		for _, n := range row.Swept {
+			if n != h {
+				others = append(others, fmt.Sprintf("%s=%g", n, row.Setting[n]))
+			}
+		}
+		label := DisplayName(row.Method)
+		if len(others) > 0 {
+			label += " (" + strings.Join(others, ", ") + ")"
+		}
+		key := row.Method + "\x00" + label
+		if lines[key] == nil {
+			lines[key] = &series{label: label}
+			order = append(order, key)
+		}
+		lines[key].pts = append(lines[key].pts, row)
+	}
+	// Keep the outermost points and their error bars off the frame.
+	if minX > 0 && maxX/minX > 10 {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.X.Min, p.X.Max = minX/1.5, maxX*1.5
+	} else if minX <= maxX {
+		pad := 0.05 * (maxX - minX)
+		if pad == 0 {
+			pad = 0.05 * math.Max(math.Abs(minX), 1)
+		}
+		p.X.Min, p.X.Max = minX-pad, maxX+pad
+	}
+	for i, key := range order {
+		s := lines[key]
+		sort.SliceStable(s.pts, func(a, b int) bool { return s.pts[a].Setting[h] < s.pts[b].Setting[h] })
+		ep := errPoints{XYs: make(plotter.XYs, len(s.pts)), YErrors: make(plotter.YErrors, len(s.pts))}
+		for k, row := range s.pts {
+			c := row.Cells[m]
+			sd := c.Std
+			if math.IsNaN(sd) {
+				sd = 0
+			}
+			ep.XYs[k] = plotter.XY{X: row.Setting[h], Y: c.Mean}
+			ep.YErrors[k] = struct{ Low, High float64 }{sd, sd}
+		}
+		l, sc, err := plotter.NewLinePoints(ep.XYs)
+		if err != nil {
+			return nil, err
+		}
+		eb, err := plotter.NewYErrorBars(ep)
+		if err != nil {
+			return nil, err
+		}
+		col := plotutil.Color(i)
+		l.Color, sc.Color, eb.Color = col, col, col
+		p.Add(l, sc, eb)
+		p.Legend.Add(s.label, l, sc)
+	}
+	return p, nil
+}

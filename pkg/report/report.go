@@ -1,0 +1,546 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/bsam-dev/bsam/pkg/eval"
+	"github.com/bsam-dev/bsam/pkg/train"
+)
+
+// Metric names one of the four scores of the table.
+type Metric string
+
+// The four metrics, in table order.
+const (
+	Acc   Metric = "acc"
+	NLL   Metric = "nll"
+	ECE   Metric = "ece"
+	AUROC Metric = "auroc"
+)
+
+// Metrics lists the metrics in table order.
+var Metrics = []Metric{Acc, NLL, ECE, AUROC}
+
+// HigherIsBetter reports whether a larger value of m is better (accuracy,
+// AUROC) or a smaller one (NLL, ECE).
+func (m Metric) HigherIsBetter() bool { return m == Acc || m == AUROC }
+
+// Title is the column heading of m.
+func (m Metric) Title() string {
+	switch m {
+	case Acc:
+		return "Accuracy (%)"
+	case NLL:
+		return "NLL"
+	case ECE:
+		return "ECE"
+	case AUROC:
+		return "AUROC"
+	}
+	return string(m)
+}
+
+// Decimals is the number of decimals m is printed with.
+func (m Metric) Decimals() int {
+	switch m {
+	case Acc:
+		return 2
+	case NLL, AUROC:
+		return 3
+	case ECE:
+		return 4
+	}
+	return 4
+}
+
+func (m Metric) of(x eval.Metrics) float64 {
+	switch m {
+	case Acc:
+		return x.Accuracy
+	case NLL:
+		return x.NLL
+	case ECE:
+		return x.ECE
+	case AUROC:
+		return x.AUROC
+	}
+	return math.NaN()
+}
+
+// Metric sources: which prediction of result.json is scored.
+const (
+	SourceBMA   = "bma"
+	SourcePoint = "point"
+)
+
+// Verdicts of the reference comparison.
+const (
+	VerdictWithin = "within 2σ"
+	VerdictBelow  = "below"
+	VerdictAbove  = "above"
+	VerdictNA     = "n/a"
+)
+
+// Protocol of the paper's table, used to list deviations.
+const (
+	PaperSeeds  = 5   // assumed: the paper does not state its seed count
+	PaperEpochs = 181 // --epochs 180 runs epochs 0..180
+	PaperTestMC = 32  // BMA samples for bSAM
+)
+
+// canonicalSize is the (train, test) size of each dataset as the paper uses it.
+var canonicalSize = map[string][2]int{
+	"mnist":        {60000, 10000},
+	"fmnist":       {60000, 10000},
+	"cifar10":      {50000, 10000},
+	"cifar100":     {50000, 10000},
+	"tinyimagenet": {100000, 10000},
+}
+
+var (
+	modelOrder   = []string{"mlp", "lenet5", "resnet20_frn", "resnet18"}
+	datasetOrder = []string{"mnist", "fmnist", "cifar10", "cifar100", "tinyimagenet"}
+	methodOrder  = []string{"sgd", "sam_sgd", "adam", "sam_adam", "swag", "vogn", "bsam"}
+	displayNames = map[string]string{
+		"mlp": "MLP", "lenet5": "LeNet-5", "resnet20_frn": "ResNet-20-FRN", "resnet18": "ResNet-18",
+		"mnist": "MNIST", "fmnist": "FMNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "tinyimagenet": "TinyImageNet",
+		"sgd": "SGD", "sam_sgd": "SAM-SGD", "adam": "Adam", "sam_adam": "SAM-Adam", "swag": "SWAG", "vogn": "VOGN", "bsam": "bSAM",
+	}
+)
+
+// DisplayName returns the paper's spelling of a model, dataset or method
+// name ("sam_sgd" → "SAM-SGD"); unknown names are returned unchanged.
+func DisplayName(name string) string {
+	if d, ok := displayNames[name]; ok {
+		return d
+	}
+	return name
+}
+
+func rank(order []string, name string) int {
+	for i, n := range order {
+		if n == name {
+			return i
+		}
+	}
+	return len(order)
+}
+
+// Options configure Build.
+type Options struct {
+	Source    string     // SourceBMA (default) or SourcePoint
+	Reference *Reference // nil: no comparison
+}
+
+// Cell is one metric of one row.
+type Cell struct {
+	Mean float64
+	Std  float64 // sample std (n−1); NaN when N < 2
+	N    int
+	Best bool // best mean of its (model, dataset) block
+	// Reference comparison; Paper is nil where the reference has no value.
+	Paper         *Value
+	Sigma         float64 // tolerance σ: the paper's std or the fallback
+	SigmaReplaced bool    // the paper's std was implausible; Sigma is the fallback
+	Diff          float64 // Mean − Paper.Mean
+	Z             float64 // Diff / Sigma
+	Verdict       string
+}
+
+// Row is one (model, dataset, method) group, or in Report.Sweeps one
+// (model, dataset, method, swept setting) group.
+type Row struct {
+	Model, Dataset, Method string
+	Swept                  []string           // swept hyperparameter names (sweeps only)
+	Setting                map[string]float64 // their values (sweeps only)
+	Seeds                  []int
+	Cells                  map[Metric]*Cell
+	Runs                   []Run
+}
+
+// SettingString formats the swept values as "lr=0.1, rho=0.05".
+func (r *Row) SettingString() string {
+	parts := make([]string, len(r.Swept))
+	for i, name := range r.Swept {
+		parts[i] = fmt.Sprintf("%s=%g", name, r.Setting[name])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// N is the number of seeds averaged.
+func (r *Row) N() int { return len(r.Runs) }
+
+// Label is "ResNet-20-FRN / CIFAR-10 / SGD".
+func (r *Row) Label() string {
+	return DisplayName(r.Model) + " / " + DisplayName(r.Dataset) + " / " + DisplayName(r.Method)
+}
+
+// Report is the aggregated result of a results directory.
+type Report struct {
+	Source     string
+	Reference  string // name of the reference table, "" when none
+	Searched   []string
+	NRuns      int
+	Rows       []*Row // main table: runs without swept hyperparameters
+	Sweeps     []*Row // runs of hyperparameter sweeps, one row per setting
+	Failures   []Failure
+	Deviations []string // how the runs differ from the paper's protocol
+	Notes      []string // how to read the comparison
+	Warnings   []string
+	ref        *Reference
+}
+
+// Build aggregates the finished runs of c. Runs whose result names swept
+// hyperparameters go to Report.Sweeps, grouped by their swept values; all
+// others to Report.Rows.
+func Build(c *Collection, opts Options) (*Report, error) {
+	src := opts.Source
+	if src == "" {
+		src = SourceBMA
+	}
+	if src != SourceBMA && src != SourcePoint {
+		return nil, fmt.Errorf("metric source %q: want %s or %s", src, SourceBMA, SourcePoint)
+	}
+	rep := &Report{
+		Source:   src,
+		Searched: c.Searched,
+		NRuns:    len(c.Runs),
+		Failures: c.Failures,
+		Warnings: append([]string(nil), c.Warnings...),
+		ref:      opts.Reference,
+	}
+	if opts.Reference != nil {
+		rep.Reference = opts.Reference.Name
+	}
+	main := map[string]*Row{}
+	sweeps := map[string]*Row{}
+	for _, run := range c.Runs {
+		r := run.Result
+		if len(r.Swept) == 0 {
+			key := r.Model + "\x00" + r.Dataset + "\x00" + r.Method
+			row := main[key]
+			if row == nil {
+				row = &Row{Model: r.Model, Dataset: r.Dataset, Method: r.Method}
+				main[key] = row
+			}
+			row.Runs = append(row.Runs, run)
+			continue
+		}
+		swept := append([]string(nil), r.Swept...)
+		sort.Strings(swept)
+		setting := map[string]float64{}
+		for _, name := range swept {
+			v, ok := r.Hyper[name]
+			if !ok {
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: swept hyperparameter %q missing from hyper; taken as NaN", run.Dir, name))
+				v = math.NaN()
+			}
+			setting[name] = v
+		}
+		row := &Row{Model: r.Model, Dataset: r.Dataset, Method: r.Method, Swept: swept, Setting: setting}
+		key := r.Model + "\x00" + r.Dataset + "\x00" + r.Method + "\x00" + row.SettingString()
+		if old := sweeps[key]; old != nil {
+			row = old
+		} else {
+			sweeps[key] = row
+		}
+		row.Runs = append(row.Runs, run)
+	}
+	for _, row := range main {
+		rep.Rows = append(rep.Rows, row)
+	}
+	for _, row := range sweeps {
+		rep.Sweeps = append(rep.Sweeps, row)
+	}
+	sortRows(rep.Rows)
+	sortRows(rep.Sweeps)
+	for _, rows := range [][]*Row{rep.Rows, rep.Sweeps} {
+		for _, row := range rows {
+			rep.aggregate(row)
+		}
+	}
+	markBest(rep.Rows)
+	rep.deviations()
+	rep.notes()
+	return rep, nil
+}
+
+func sortRows(rows []*Row) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if x, y := rank(modelOrder, a.Model), rank(modelOrder, b.Model); x != y {
+			return x < y
+		}
+		if a.Model != b.Model {
+			return a.Model < b.Model
+		}
+		if x, y := rank(datasetOrder, a.Dataset), rank(datasetOrder, b.Dataset); x != y {
+			return x < y
+		}
+		if a.Dataset != b.Dataset {
+			return a.Dataset < b.Dataset
+		}
+		if x, y := rank(methodOrder, a.Method), rank(methodOrder, b.Method); x != y {
+			return x < y
+		}
+		if a.Method != b.Method {
+			return a.Method < b.Method
+		}
+		return lessSetting(a, b)
+	})
+}
+
+func lessSetting(a, b *Row) bool {
+	as, bs := strings.Join(a.Swept, ","), strings.Join(b.Swept, ",")
+	if as != bs {
+		return as < bs
+	}
+	for _, name := range a.Swept {
+		if x, y := a.Setting[name], b.Setting[name]; x != y {
+			return x < y
+		}
+	}
+	return false
+}
+
+// value returns the scored metrics of a result under the report's source.
+func (rep *Report) value(r train.Result) eval.Metrics {
+	if rep.Source == SourcePoint {
+		return r.Point
+	}
+	return r.BMA
+}
+
+func (rep *Report) aggregate(row *Row) {
+	sort.SliceStable(row.Runs, func(i, j int) bool { return row.Runs[i].Result.Seed < row.Runs[j].Result.Seed })
+	seen := map[int]bool{}
+	for _, run := range row.Runs {
+		s := run.Result.Seed
+		if seen[s] {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: seed %d appears more than once; each run is averaged in", row.Label(), s))
+		}
+		seen[s] = true
+		row.Seeds = append(row.Seeds, s)
+	}
+	row.Cells = map[Metric]*Cell{}
+	for _, m := range Metrics {
+		xs := make([]float64, len(row.Runs))
+		for i, run := range row.Runs {
+			xs[i] = m.of(rep.value(run.Result))
+		}
+		mean, std := eval.MeanStd(xs)
+		if len(xs) < 2 {
+			std = math.NaN() // one seed: no spread to report
+		}
+		cell := &Cell{Mean: mean, Std: std, N: len(xs), Verdict: VerdictNA, Diff: math.NaN(), Z: math.NaN(), Sigma: math.NaN()}
+		if len(row.Swept) == 0 && rep.ref != nil {
+			if v := rep.ref.Lookup(row.Model, row.Dataset, row.Method, m); v != nil {
+				sg := rep.ref.Sigma(m, *v)
+				cell.Paper = v
+				cell.Sigma, cell.SigmaReplaced = sg.Value, sg.Replaced
+				cell.Diff = mean - v.Mean
+				if sg.Value > 0 {
+					cell.Z = cell.Diff / sg.Value
+					// Decimal inputs carry float noise (0.0045/0.002 is
+					// 2.2500000000000004): judge z rounded to 1e-9.
+					z := roundTo(cell.Z, 9)
+					switch {
+					case z < -2:
+						cell.Verdict = VerdictBelow
+					case z > 2:
+						cell.Verdict = VerdictAbove
+					default:
+						cell.Verdict = VerdictWithin
+					}
+				}
+			}
+		}
+		row.Cells[m] = cell
+	}
+}
+
+// markBest marks, per (model, dataset) block and metric, the rows whose mean
+// (rounded to the printed decimals) is best.
+func markBest(rows []*Row) {
+	for i := 0; i < len(rows); {
+		j := i
+		for j < len(rows) && rows[j].Model == rows[i].Model && rows[j].Dataset == rows[i].Dataset {
+			j++
+		}
+		for _, m := range Metrics {
+			best := math.NaN()
+			for _, row := range rows[i:j] {
+				v := roundTo(row.Cells[m].Mean, m.Decimals())
+				if math.IsNaN(v) {
+					continue
+				}
+				if math.IsNaN(best) || (m.HigherIsBetter() && v > best) || (!m.HigherIsBetter() && v < best) {
+					best = v
+				}
+			}
+			for _, row := range rows[i:j] {
+				row.Cells[m].Best = roundTo(row.Cells[m].Mean, m.Decimals()) == best
+			}
+		}
+		i = j
+	}
+}
+
+func roundTo(x float64, dec int) float64 {
+	p := math.Pow(10, float64(dec))
+	return math.Round(x*p) / p
+}
+
+// deviations lists, per row of the main table, how its runs differ from the
+// paper's protocol.
+func (rep *Report) deviations() {
+	for _, row := range rep.Rows {
+		var ds []string
+		if n := row.N(); n < PaperSeeds {
+			ds = append(ds, fmt.Sprintf("%d seed%s (paper: %d assumed)", n, plural(n), PaperSeeds))
+		}
+		if vals := distinct(row.Runs, func(r train.Result) int { return r.Epochs }, func(v int) bool { return v != PaperEpochs }); vals != "" {
+			ds = append(ds, fmt.Sprintf("%s epochs (paper: %d)", vals, PaperEpochs))
+		}
+		if size, ok := canonicalSize[row.Dataset]; ok {
+			if vals := distinct(row.Runs, func(r train.Result) int { return r.NTrain }, func(v int) bool { return v != size[0] }); vals != "" {
+				ds = append(ds, fmt.Sprintf("ntrain %s (canonical: %d)", vals, size[0]))
+			}
+			if vals := distinct(row.Runs, func(r train.Result) int { return r.NTest }, func(v int) bool { return v != size[1] }); vals != "" {
+				ds = append(ds, fmt.Sprintf("ntest %s (canonical: %d)", vals, size[1]))
+			}
+		}
+		off := 0
+		for _, run := range row.Runs {
+			if !run.Result.Augment {
+				off++
+			}
+		}
+		if off > 0 {
+			ds = append(ds, fmt.Sprintf("augmentation off in %d of %d runs (paper: on)", off, row.N()))
+		}
+		if row.Method == "bsam" {
+			if rep.Source == SourcePoint {
+				ds = append(ds, "scored at the posterior mean (paper: BMA)")
+			} else if vals := distinct(row.Runs, func(r train.Result) int { return r.TestMC }, func(v int) bool { return v != PaperTestMC }); vals != "" {
+				ds = append(ds, fmt.Sprintf("test_mc %s (paper: %d)", vals, PaperTestMC))
+			}
+		}
+		if names := differingHyper(row.Runs); len(names) > 0 {
+			ds = append(ds, "seeds differ in "+strings.Join(names, ", "))
+		}
+		if len(ds) > 0 {
+			rep.Deviations = append(rep.Deviations, row.Label()+": "+strings.Join(ds, "; "))
+		}
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// distinct returns the sorted distinct values of f over runs, joined by "/",
+// when any of them is flagged by bad; "" otherwise.
+func distinct(runs []Run, f func(train.Result) int, bad func(int) bool) string {
+	set := map[int]bool{}
+	flagged := false
+	for _, run := range runs {
+		v := f(run.Result)
+		set[v] = true
+		flagged = flagged || bad(v)
+	}
+	if !flagged {
+		return ""
+	}
+	vals := make([]int, 0, len(set))
+	for v := range set {
+		vals = append(vals, v)
+	}
+	sort.Ints(vals)
+	s := make([]string, len(vals))
+	for i, v := range vals {
+		s[i] = fmt.Sprint(v)
+	}
+	return strings.Join(s, "/")
+}
+
+// differingHyper names the hyperparameters whose values differ between the
+// runs of a group.
+func differingHyper(runs []Run) []string {
+	names := map[string]bool{}
+	for _, run := range runs {
+		for k := range run.Result.Hyper {
+			names[k] = true
+		}
+	}
+	var diff []string
+	for k := range names {
+		v0, ok0 := runs[0].Result.Hyper[k]
+		for _, run := range runs[1:] {
+			v, ok := run.Result.Hyper[k]
+			if ok != ok0 || v != v0 {
+				diff = append(diff, k)
+				break
+			}
+		}
+	}
+	sort.Strings(diff)
+	return diff
+}
+
+// notes explains the comparison: std kind, tolerance rule, NLL convention.
+func (rep *Report) notes() {
+	n := []string{
+		"Cells are mean ± sample standard deviation (denominator n−1) over n seeds; a cell with one seed shows no std.",
+	}
+	if rep.Source == SourceBMA {
+		n = append(n, "Metrics of the Bayesian model average (BMA) prediction; for the deterministic methods it equals the point prediction.")
+	} else {
+		n = append(n, "Metrics of the point prediction (posterior mean for bSAM); the paper's bSAM numbers are most likely BMA.")
+	}
+	if rep.ref == nil {
+		rep.Notes = n
+		return
+	}
+	n = append(n,
+		"Δ = ours − paper; z = Δ / σ with σ the paper's std; verdict: within 2σ (|z| ≤ 2), below (z < −2), above (z > 2), n/a where the paper gives no value.",
+		fmt.Sprintf("The paper does not state its seed count; %d is assumed.", PaperSeeds),
+		"Paper NLLs come from code that divides the summed batch NLL by 49 instead of 50 batches (×1.0204); ours are true means and are compared uncorrected.",
+	)
+	var replaced []string
+	replacedMetric := map[Metric]bool{}
+	for _, row := range rep.Rows {
+		for _, m := range Metrics {
+			if c := row.Cells[m]; c.Paper != nil && c.SigmaReplaced {
+				replacedMetric[m] = true
+				replaced = append(replaced, fmt.Sprintf("%s %s (std %s)", row.Label(), m.Title(), FormatValue(m, c.Paper.Std)))
+			}
+		}
+	}
+	if len(replaced) > 0 {
+		n = append(n, fmt.Sprintf("Paper stds larger than %g× their mean are implausible (the TinyImageNet ECE stds 0.032–0.034 are probably 0.0032–0.0034) and not used as tolerance; σ falls back to the median of the table's plausible stds of the metric: %s.",
+			ImplausibleStdRatio, strings.Join(replaced, "; ")))
+		var fb []string
+		for _, m := range Metrics {
+			if replacedMetric[m] {
+				fb = append(fb, fmt.Sprintf("%s %s", m.Title(), FormatValue(m, rep.ref.FallbackSigma(m))))
+			}
+		}
+		n = append(n, "Fallback σ: "+strings.Join(fb, ", ")+".")
+	}
+	rep.Notes = n
+}
+
+// FormatValue prints x with the decimals of m; NaN prints as "–".
+func FormatValue(m Metric, x float64) string {
+	if math.IsNaN(x) {
+		return "–"
+	}
+	return fmt.Sprintf("%.*f", m.Decimals(), x)
+}

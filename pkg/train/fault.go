@@ -1,0 +1,71 @@
+package train
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// FaultEnv names the environment variable that injects faults for the
+// crash-and-resume tests. Its value is a comma-separated list of
+//
+//	kill-in-checkpoint:N  SIGKILL the process while writing its N-th
+//	                      checkpoint (after the temporary file is complete,
+//	                      before it is renamed into place)
+//	kill-at-step:N        SIGKILL the process after N optimizer steps
+//	term-at-step:N        send SIGTERM to the process after N optimizer steps
+//
+// It exists only for tests; nothing sets it in normal use.
+const FaultEnv = "BSAM_TEST_FAULT"
+
+// stepHook, when set, is called after every optimizer step with the number
+// of steps this process has taken.
+var stepHook func(steps int)
+
+func init() {
+	if v := os.Getenv(FaultEnv); v != "" {
+		if err := installFaults(v); err != nil {
+			fmt.Fprintf(os.Stderr, "bsam: %s: %v\n", FaultEnv, err)
+			os.Exit(2)
+		}
+	}
+}
+
+func installFaults(spec string) error {
+	ckpts := 0
+	for _, f := range strings.Split(spec, ",") {
+		kind, arg, _ := strings.Cut(strings.TrimSpace(f), ":")
+		n, err := strconv.Atoi(arg)
+		if err != nil || n < 1 {
+			return fmt.Errorf("fault %q: want kind:N with N ≥ 1", f)
+		}
+		switch kind {
+		case "kill-in-checkpoint":
+			faultHook = func(stage, path string) error {
+				if stage == "rename" && filepath.Base(path) == "checkpoint.bin" {
+					if ckpts++; ckpts == n {
+						syscall.Kill(os.Getpid(), syscall.SIGKILL)
+						select {}
+					}
+				}
+				return nil
+			}
+		case "kill-at-step", "term-at-step":
+			sig := syscall.SIGKILL
+			if kind == "term-at-step" {
+				sig = syscall.SIGTERM
+			}
+			stepHook = func(steps int) {
+				if steps == n {
+					syscall.Kill(os.Getpid(), sig)
+				}
+			}
+		default:
+			return fmt.Errorf("unknown fault %q", kind)
+		}
+	}
+	return nil
+}
