@@ -63,7 +63,8 @@ func cropFlip3(dst []float32, src []uint8, h, w int, lut []float32, pad, dy, dx 
 	if flip {
 		x0, x1 = dx-pad, w+dx-pad
 	}
-	x0, x1 = max(x0, 0), min(x1, w)
+	x0 = min(max(x0, 0), w)
+	x1 = max(min(x1, w), x0)
 	row := 3 * w
 	for y := range h {
 		d := dst[y*row : (y+1)*row : (y+1)*row]
@@ -79,6 +80,9 @@ func cropFlip3(dst []float32, src []uint8, h, w int, lut []float32, pad, dy, dx 
 		}
 		for i := 3 * x1; i+2 < len(d); i += 3 {
 			d[i], d[i+1], d[i+2] = p0, p1, p2
+		}
+		if x0 == x1 {
+			continue
 		}
 		srow := src[sy*row : (sy+1)*row : (sy+1)*row]
 		if !flip {

@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -38,8 +39,11 @@ func ReadCIFAR(r io.Reader, labelBytes, classes int) (*Split, error) {
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, fmt.Errorf("record %d is cut short: %d of %d bytes", s.N, n, rec)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("record %d: %w", s.N, err)
 		}
 		y := int32(buf[labelBytes-1])
 		if int(y) >= classes {

@@ -239,11 +239,59 @@ func TestLoadRealMNIST(t *testing.T) {
 	if ds.Augmentable || ds.DropLastTrain || ds.Norm.Mean[0] != 0 || ds.Norm.Std[0] != 1 {
 		t.Errorf("MNIST policy: augmentable %v, drop_last %v, norm %v", ds.Augmentable, ds.DropLastTrain, ds.Norm)
 	}
-	sub, err := Load(t.Context(), "mnist", Options{Dir: dir, TrainSubset: 1000, TestSubset: 105})
+	sub := ds.Test.Subset(105, 10)
+	counts := make([]int, 10)
+	for _, y := range sub.Labels {
+		counts[y]++
+	}
+	for k, n := range counts {
+		if want := 10 + btoi(k < 5); n != want {
+			t.Fatalf("subset of 105: class %d has %d, want %d", k, n, want)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestLoadRealFashionMNIST reads Debian's dataset-fashion-mnist files
+// ($BSAM_FMNIST_DIR or /usr/share/datasets/fashion-mnist) when installed.
+func TestLoadRealFashionMNIST(t *testing.T) {
+	dir := os.Getenv("BSAM_FMNIST_DIR")
+	if dir == "" {
+		dir = "/usr/share/datasets/fashion-mnist"
+	}
+	if _, err := os.Stat(filepath.Join(dir, idxTrainImages+".gz")); err != nil {
+		t.Skipf("FashionMNIST not installed (apt-get install dataset-fashion-mnist): %v", err)
+	}
+	ds, err := Load(t.Context(), "fashion", Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sub.Train.N != 1000 || sub.Test.N != 105 {
-		t.Fatalf("subset sizes %d, %d", sub.Train.N, sub.Test.N)
+	if ds.Name != "fmnist" || ds.Train.N != 60000 || ds.Test.N != 10000 {
+		t.Fatalf("%s: train %d test %d", ds.Name, ds.Train.N, ds.Test.N)
+	}
+	// FashionMNIST is exactly balanced: 6000 / 1000 per class; the first
+	// training and test items are both ankle boots (label 9).
+	for _, c := range []struct {
+		s   *Split
+		per int
+	}{{ds.Train, 6000}, {ds.Test, 1000}} {
+		counts := make([]int, 10)
+		for _, y := range c.s.Labels {
+			counts[y]++
+		}
+		for k, n := range counts {
+			if n != c.per {
+				t.Fatalf("class %d: %d examples, want %d", k, n, c.per)
+			}
+		}
+		if c.s.Labels[0] != 9 {
+			t.Errorf("first label %d, want 9 (Ankle boot)", c.s.Labels[0])
+		}
 	}
 }

@@ -82,3 +82,24 @@ func BenchmarkDgemm(b *testing.B) {
 		b.Run(s.name, func(b *testing.B) { benchGemm[float64](b, s) })
 	}
 }
+
+// BenchmarkSgemmParallel runs independent products on GOMAXPROCS goroutines
+// (as the batch-sharded training loop does) with the default path; GFLOP/s
+// is the aggregate.
+func BenchmarkSgemmParallel(b *testing.B) {
+	for _, s := range []benchShape{benchShapes[0], benchShapes[4], benchShapes[8], benchShapes[11], benchShapes[14]} {
+		b.Run(s.name, func(b *testing.B) {
+			lda, ldb := pick(s.transA, s.m, s.k), pick(s.transB, s.k, s.n)
+			cpu0 := processCPUTime()
+			b.RunParallel(func(pb *testing.PB) {
+				a := make([]float32, s.m*s.k)
+				bb := make([]float32, s.k*s.n)
+				c := make([]float32, s.m*s.n)
+				for pb.Next() {
+					Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+				}
+			})
+			reportFLOPs(b, 2*float64(s.m)*float64(s.n)*float64(s.k), processCPUTime()-cpu0)
+		})
+	}
+}

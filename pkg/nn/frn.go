@@ -60,7 +60,7 @@ func (f *FRN[T]) alloc(n int) {
 	f.z = make([]T, n*f.shape.Size())
 	f.dx = make([]T, n*f.shape.Size())
 	f.rs = make([]T, n*f.shape.C)
-	f.acc = make([]T, 2*f.shape.C)
+	f.acc = make([]T, 3*f.shape.C)
 }
 
 // Forward normalises each example and channel and applies the TLU.
@@ -70,15 +70,15 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 	f.x = x
 	c, hw := f.shape.C, f.shape.H*f.shape.W
 	sz := hw * c
-	inv := 1 / T(hw)
-	gamma, beta, tau := f.gamma[:c], f.beta[:c], f.tau[:c]
+	inv := 1 / float64(hw)
 	for i := 0; i < n; i++ {
 		xi := x[i*sz : (i+1)*sz]
 		zi := f.z[i*sz : (i+1)*sz]
 		nu := f.acc[:c]
 		clear(nu)
-		for p := 0; p < sz; p += c {
+		for p := 0; p+c <= len(xi); p += c {
 			px := xi[p : p+c]
+			nu := nu[:len(px)]
 			for j, v := range px {
 				nu[j] += v * v
 			}
@@ -86,88 +86,165 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 		rs := f.rs[i*c : (i+1)*c]
 		sc := f.acc[c : 2*c]
 		for j := range rs {
-			r := T(1 / math.Sqrt(float64(nu[j]*inv)+FRNEps))
+			r := T(1 / math.Sqrt(float64(nu[j])*inv+FRNEps))
 			rs[j] = r
-			sc[j] = r * gamma[j]
+			sc[j] = r * f.gamma[j]
 		}
-		for p := 0; p < sz; p += c {
-			px := xi[p : p+c]
-			pz := zi[p : p+c]
-			for j, v := range px {
-				y := v*sc[j] + beta[j]
-				if y < tau[j] {
-					y = tau[j]
-				}
-				pz[j] = y
-			}
-		}
+		frnAffineTLU(zi, xi, sc, f.beta[:c], f.tau[:c])
 	}
 	return f.z[:n*sz]
+}
+
+// frnAffineTLU sets z = max(x·a + b, τ) with per-channel a, b, τ over
+// pixels of len(a) channels.
+func frnAffineTLU[T Float](z, x, a, b, tau []T) {
+	c := len(a)
+	for p := 0; p+c <= len(x); p += c {
+		px := x[p : p+c]
+		pz := z[p : p+c]
+		pz = pz[:len(px)]
+		pa, pb, pt := a[:len(px)], b[:len(px)], tau[:len(px)]
+		for j, v := range px {
+			pz[j] = max(v*pa[j]+pb[j], pt[j])
+		}
+	}
 }
 
 // Backward accumulates dγ, dβ, dτ and returns dx when needDX. With
 // g = dz·[y > τ] and x̂ = x·r:
 //
-//	dγ += Σ g·x̂,  dβ += Σ g,  dτ += Σ dz·[y ≤ τ],
+//	dγ += Σ g·x̂,  dβ += Σ g,  dτ += Σ (dz − g),
 //	dx = γ·r·g − x·γ·r³·(Σ g·x)/(H·W).
 func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 	n := ctx.N
 	c, hw := f.shape.C, f.shape.H*f.shape.W
 	sz := hw * c
 	inv := 1 / T(hw)
-	gamma, tau := f.gamma[:c], f.tau[:c]
+	gamma := f.gamma[:c]
 	dgamma, dbeta, dtau := f.dgamma[:c], f.dbeta[:c], f.dtau[:c]
 	for i := 0; i < n; i++ {
 		xi := f.x[i*sz : (i+1)*sz]
 		zi := f.z[i*sz : (i+1)*sz]
 		di := dz[i*sz : (i+1)*sz]
 		rs := f.rs[i*c : (i+1)*c]
-		sgx := f.acc[:c] // Σ g·x per channel
-		clear(sgx)
-		for p := 0; p < sz; p += c {
-			px := xi[p : p+c]
-			pz := zi[p : p+c]
-			pd := di[p : p+c]
-			for j, v := range px {
-				d := pd[j]
-				if pz[j] > tau[j] {
-					sgx[j] += d * v
-					dbeta[j] += d
-				} else {
-					dtau[j] += d
-				}
-			}
-		}
+		// sgx = Σ g·x, sg = Σ g, sd = Σ dz per channel.
+		sgx, sg, sd := f.acc[:c], f.acc[c:2*c], f.acc[2*c:3*c]
+		clear(f.acc)
+		frnBackSums(sgx, sg, sd, xi, zi, di, f.tau[:c])
 		for j := range sgx {
 			dgamma[j] += sgx[j] * rs[j]
+			dbeta[j] += sg[j]
+			dtau[j] += sd[j] - sg[j]
 		}
 		if !needDX {
 			continue
 		}
 		// dx = a·g − b·x with a = γr and b = γr³·Σgx/HW.
-		a := f.acc[c : 2*c]
+		a, bb := sg, sd // reuse: sums are consumed
 		for j := range a {
 			r := rs[j]
 			a[j] = gamma[j] * r
-			sgx[j] = a[j] * r * r * sgx[j] * inv
+			bb[j] = a[j] * r * r * sgx[j] * inv
 		}
-		dxi := f.dx[i*sz : (i+1)*sz]
-		for p := 0; p < sz; p += c {
-			px := xi[p : p+c]
-			pz := zi[p : p+c]
-			pd := di[p : p+c]
-			po := dxi[p : p+c]
-			for j, v := range px {
-				g := pd[j]
-				if pz[j] <= tau[j] {
-					g = 0
-				}
-				po[j] = a[j]*g - sgx[j]*v
-			}
-		}
+		frnBackDX(f.dx[i*sz:(i+1)*sz], xi, zi, di, a, bb, f.tau[:c])
 	}
 	if !needDX {
 		return nil
 	}
 	return f.dx[:n*sz]
+}
+
+// frnBackSums accumulates per channel Σ g·x, Σ g and Σ dz, where
+// g = dz·[z > τ].
+func frnBackSums[T Float](sgx, sg, sd, x, z, dz, tau []T) {
+	if v, ok := any(x).([]float32); ok {
+		frnBackSums32(any(sgx).([]float32), any(sg).([]float32), any(sd).([]float32),
+			v, any(z).([]float32), any(dz).([]float32), any(tau).([]float32))
+		return
+	}
+	c := len(tau)
+	sgx, sg, sd = sgx[:c], sg[:c], sd[:c]
+	for p := 0; p+c <= len(x); p += c {
+		px := x[p : p+c]
+		pz, pd := z[p:p+c], dz[p:p+c]
+		pz, pd = pz[:len(px)], pd[:len(px)]
+		pt, a1, a2, a3 := tau[:len(px)], sgx[:len(px)], sg[:len(px)], sd[:len(px)]
+		for j, v := range px {
+			d := pd[j]
+			g := d
+			if pz[j] <= pt[j] {
+				g = 0
+			}
+			a1[j] += g * v
+			a2[j] += g
+			a3[j] += d
+		}
+	}
+}
+
+// frnBackDX sets dx = a·g − b·x with g = dz·[z > τ].
+func frnBackDX[T Float](dx, x, z, dz, a, b, tau []T) {
+	if v, ok := any(x).([]float32); ok {
+		frnBackDX32(any(dx).([]float32), v, any(z).([]float32), any(dz).([]float32),
+			any(a).([]float32), any(b).([]float32), any(tau).([]float32))
+		return
+	}
+	c := len(tau)
+	for p := 0; p+c <= len(x); p += c {
+		px := x[p : p+c]
+		pz, pd, po := z[p:p+c], dz[p:p+c], dx[p:p+c]
+		pz, pd, po = pz[:len(px)], pd[:len(px)], po[:len(px)]
+		pt, pa, pb := tau[:len(px)], a[:len(px)], b[:len(px)]
+		for j, v := range px {
+			g := pd[j]
+			if pz[j] <= pt[j] {
+				g = 0
+			}
+			po[j] = pa[j]*g - pb[j]*v
+		}
+	}
+}
+
+// frnBackSums32 is frnBackSums for float32 with a branch-free mask: the
+// TLU's mask is data-dependent and mispredicts about half the time.
+func frnBackSums32(sgx, sg, sd, x, z, dz, tau []float32) {
+	c := len(tau)
+	sgx, sg, sd = sgx[:c], sg[:c], sd[:c]
+	for p := 0; p+c <= len(x); p += c {
+		px := x[p : p+c]
+		pz, pd := z[p:p+c], dz[p:p+c]
+		pz, pd = pz[:len(px)], pd[:len(px)]
+		pt, a1, a2, a3 := tau[:len(px)], sgx[:len(px)], sg[:len(px)], sd[:len(px)]
+		for j, v := range px {
+			d := pd[j]
+			g := math.Float32frombits(math.Float32bits(d) & passMask(pz[j], pt[j]))
+			a1[j] += g * v
+			a2[j] += g
+			a3[j] += d
+		}
+	}
+}
+
+// frnBackDX32 is frnBackDX for float32 with a branch-free mask.
+func frnBackDX32(dx, x, z, dz, a, b, tau []float32) {
+	c := len(tau)
+	for p := 0; p+c <= len(x); p += c {
+		px := x[p : p+c]
+		pz, pd, po := z[p:p+c], dz[p:p+c], dx[p:p+c]
+		pz, pd, po = pz[:len(px)], pd[:len(px)], po[:len(px)]
+		pt, pa, pb := tau[:len(px)], a[:len(px)], b[:len(px)]
+		for j, v := range px {
+			g := math.Float32frombits(math.Float32bits(pd[j]) & passMask(pz[j], pt[j]))
+			po[j] = pa[j]*g - pb[j]*v
+		}
+	}
+}
+
+// passMask returns all ones when z > τ and zero otherwise, without a branch.
+func passMask(z, tau float32) uint32 {
+	var m uint32
+	if z > tau {
+		m = ^uint32(0)
+	}
+	return m
 }

@@ -74,3 +74,36 @@ func TestFRNGradientsFiniteDifference(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkFRN(b *testing.B) {
+	in := Shape{32, 32, 16}
+	n := 32
+	f := NewFRN[float32]("")
+	var bl Builder
+	f.Setup(&bl, in)
+	params := make([]float32, bl.NumParams())
+	grads := make([]float32, bl.NumParams())
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := range params {
+		params[i] = float32(r.NormFloat64())
+	}
+	f.Bind(params, grads, nil)
+	x := make([]float32, n*in.Size())
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	ctx := trainCtx(n)
+	b.Run("forward", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			f.Forward(ctx, x)
+		}
+		b.ReportMetric(float64(len(x)*b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+	})
+	b.Run("backward", func(b *testing.B) {
+		f.Forward(ctx, x)
+		for i := 0; i < b.N; i++ {
+			f.Backward(ctx, x, true)
+		}
+		b.ReportMetric(float64(len(x)*b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+	})
+}

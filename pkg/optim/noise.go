@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 
 	"github.com/bsam-dev/bsam/pkg/nn"
 )
@@ -65,28 +67,85 @@ const NoiseChunk = 1 << 14
 // i/NoiseChunk), seeded by a splitmix64 mix of the four numbers, and read
 // from the chunk's start with FillNormal. So draws do not depend on the
 // order of calls, resuming a run only needs the step counter (Step/SetStep),
-// and chunks could be generated in parallel without changing any value. It
-// is not safe for concurrent use.
+// and long draws are generated in parallel, one chunk per job, on
+// GOMAXPROCS goroutines without changing any value. It is not safe for
+// concurrent use.
 type RNGNoise[T nn.Float] struct {
 	seed uint64
 	step uint64
-	pcg  *rand.PCG
-	rng  *rand.Rand
+	gen  chunkGen[T]
+	pool *noisePool[T] // nil: generate on the calling goroutine
+}
+
+// chunkGen generates chunks with its own PCG stream state.
+type chunkGen[T nn.Float] struct {
+	pcg *rand.PCG
+	rng *rand.Rand
+}
+
+func newChunkGen[T nn.Float]() chunkGen[T] {
+	pcg := rand.NewPCG(0, 0)
+	return chunkGen[T]{pcg: pcg, rng: rand.New(pcg)}
+}
+
+// fill writes chunk c of the draw (seed, step, k) into dst.
+func (g chunkGen[T]) fill(seed, step, k uint64, c int, dst []T) {
+	g.pcg.Seed(streamSeed(seed, step, k, uint64(c)))
+	FillNormal(g.rng, dst[c*NoiseChunk:min(len(dst), (c+1)*NoiseChunk)])
+}
+
+// noisePool is a set of goroutines that generate chunks.
+type noisePool[T nn.Float] struct {
+	jobs chan noiseJob[T]
+	wg   sync.WaitGroup
+}
+
+type noiseJob[T nn.Float] struct {
+	seed, step, k uint64
+	c             int
+	dst           []T
+}
+
+func newNoisePool[T nn.Float](workers int) *noisePool[T] {
+	p := &noisePool[T]{jobs: make(chan noiseJob[T], 4*workers)}
+	for i := 0; i < workers; i++ {
+		go func() {
+			g := newChunkGen[T]()
+			for j := range p.jobs {
+				g.fill(j.seed, j.step, j.k, j.c, j.dst)
+				p.wg.Done()
+			}
+		}()
+	}
+	return p
 }
 
 // NewRNGNoise returns a noise source for the given seed, at step 0.
 func NewRNGNoise[T nn.Float](seed uint64) *RNGNoise[T] {
-	pcg := rand.NewPCG(0, 0)
-	return &RNGNoise[T]{seed: seed, pcg: pcg, rng: rand.New(pcg)}
+	r := &RNGNoise[T]{seed: seed, gen: newChunkGen[T]()}
+	if w := runtime.GOMAXPROCS(0); w > 1 {
+		r.pool = newNoisePool[T](w)
+		jobs := r.pool.jobs
+		runtime.AddCleanup(r, func(ch chan noiseJob[T]) { close(ch) }, jobs)
+	}
+	return r
 }
 
 // Normal fills dst with the standard-normal draw for sub-batch k of the
 // current step.
 func (r *RNGNoise[T]) Normal(k int, dst []T) {
-	for c := 0; c*NoiseChunk < len(dst); c++ {
-		r.pcg.Seed(streamSeed(r.seed, r.step, uint64(k), uint64(c)))
-		FillNormal(r.rng, dst[c*NoiseChunk:min(len(dst), (c+1)*NoiseChunk)])
+	chunks := (len(dst) + NoiseChunk - 1) / NoiseChunk
+	if r.pool == nil || chunks < 2 {
+		for c := 0; c < chunks; c++ {
+			r.gen.fill(r.seed, r.step, uint64(k), c, dst)
+		}
+		return
 	}
+	r.pool.wg.Add(chunks)
+	for c := 0; c < chunks; c++ {
+		r.pool.jobs <- noiseJob[T]{seed: r.seed, step: r.step, k: uint64(k), c: c, dst: dst}
+	}
+	r.pool.wg.Wait()
 }
 
 // NextStep advances to the next step.

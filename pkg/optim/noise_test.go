@@ -189,3 +189,29 @@ func TestPosteriorSample(t *testing.T) {
 		}
 	}
 }
+
+// TestRNGNoiseParallelMatchesSerial checks that generating a long draw on
+// the worker pool gives exactly the values of the single-goroutine path.
+func TestRNGNoiseParallelMatchesSerial(t *testing.T) {
+	par := NewRNGNoise[float32](99)
+	if par.pool == nil {
+		par.pool = newNoisePool[float32](3)
+	}
+	ser := NewRNGNoise[float32](99)
+	ser.pool = nil
+	a := make([]float32, 5*NoiseChunk+123)
+	b := make([]float32, len(a))
+	for step := 0; step < 3; step++ {
+		for k := 0; k < 2; k++ {
+			par.Normal(k, a)
+			ser.Normal(k, b)
+			for i := range a {
+				if a[i] != b[i] {
+					t.Fatalf("step %d k %d: value %d differs: %v vs %v", step, k, i, a[i], b[i])
+				}
+			}
+		}
+		par.NextStep()
+		ser.NextStep()
+	}
+}

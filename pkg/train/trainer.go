@@ -326,6 +326,8 @@ func (s *Session) evaluateBMA(ctx context.Context, b optim.Bayesian[float32], j 
 	w, prec := b.Params(), b.Precision()
 	noise := optim.NewRNGNoise[float32](StreamSeed(s.Run.Seed, "bma"))
 	e := make([]float32, len(w))
+	sd := make([]float32, len(w))
+	optim.PosteriorStd(sd, prec, b.NData())
 	logits := make([][]float32, j)
 	for i := range logits {
 		logits[i] = make([]float32, s.Run.TestBatchSize*k)
@@ -335,7 +337,7 @@ func (s *Session) evaluateBMA(ctx context.Context, b optim.Bayesian[float32], j 
 		noise.SetStep(uint64(batch.Num))
 		for i := 0; i < j; i++ {
 			noise.Normal(i, e)
-			optim.PosteriorSample(s.net.Params(), w, prec, e, b.NData())
+			optim.PosteriorSampleStd(s.net.Params(), w, sd, e)
 			views[i] = logits[i][:batch.N*k]
 			s.net.Logits(batch.X, batch.N, views[i])
 		}

@@ -61,6 +61,7 @@ type NotCachedError struct {
 	Dir     string
 }
 
+// Error implements the error interface.
 func (e *NotCachedError) Error() string {
 	return fmt.Sprintf("dataset %s is not cached in %s (run `bsam data download %s`)", e.Dataset, e.Dir, e.Dataset)
 }
@@ -81,6 +82,7 @@ type VerifyError struct {
 	Problems []string
 }
 
+// Error implements the error interface.
 func (e *VerifyError) Error() string {
 	const show = 5
 	p := e.Problems
@@ -322,6 +324,7 @@ func StatusAll(opts Options) ([]Status, error) {
 	return out, nil
 }
 
+// status reports the cache state of e.
 func (f *fetcher) status(e Entry) Status {
 	dir := f.datasetDir(e.Name)
 	st := Status{Name: e.Name, Title: e.Title, Dir: dir}

@@ -80,6 +80,7 @@ type UnknownDatasetError struct {
 	Known []string
 }
 
+// Error implements the error interface.
 func (e *UnknownDatasetError) Error() string {
 	return fmt.Sprintf("unknown dataset %q (known: %s)", e.Name, strings.Join(e.Known, ", "))
 }

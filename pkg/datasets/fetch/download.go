@@ -122,6 +122,11 @@ func (f *fetcher) attempt(parent context.Context, file File, u, part string) (in
 	if err != nil {
 		return 0, &permanentError{fmt.Errorf("bad URL %q: %w", u, err)}
 	}
+	// identity: never let the transport gunzip a .gz body (servers that
+	// label .gz files with Content-Encoding: gzip would otherwise hand us
+	// the decompressed bytes).
+	req.Header.Set("Accept-Encoding", "identity")
+	req.Header.Set("User-Agent", "bsam-fetch (github.com/bsam-dev/bsam)")
 	if off > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", off))
 	}

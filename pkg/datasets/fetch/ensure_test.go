@@ -74,6 +74,7 @@ func TestEnsureFaults(t *testing.T) {
 		{name: "server ignores range", faults: []fault{cut, ignoreRange}},
 		{name: "short body with matching length resumes", faults: []fault{short}, wantRange: true},
 		{name: "flipped byte once", faults: []fault{flip}},
+		{name: "gz labelled Content-Encoding gzip", faults: []fault{labelGzip, labelGzip, labelGzip}},
 		{name: "flipped byte always", faults: []fault{flip, flip, flip, flip}, wantErr: "md5 mismatch for cifar-10-binary.tar.gz"},
 		{name: "500 forever", faults: []fault{status500, status500, status500}, retries: 2, wantErr: "HTTP 500"},
 		{name: "cut forever", faults: []fault{cut, cut, cut}, retries: 2, wantErr: "transfer cut"},

@@ -288,6 +288,7 @@ const (
 	notFound          // answer 404
 	stall             // send a quarter of the body, then wait for the client to go away
 	short             // send half the body with a matching Content-Length, cleanly
+	labelGzip         // send the .gz bytes labelled "Content-Encoding: gzip" (as some S3 objects are)
 )
 
 // server is an httptest server publishing a fixture with scripted faults.
@@ -398,6 +399,9 @@ func (s *server) handle(w http.ResponseWriter, r *http.Request) {
 		if code == http.StatusPartialContent {
 			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+int64(len(part))-1, len(body)))
 		}
+	}
+	if f == labelGzip {
+		w.Header().Set("Content-Encoding", "gzip")
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(part)))
 	w.WriteHeader(code)

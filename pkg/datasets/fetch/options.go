@@ -167,6 +167,7 @@ type ChecksumError struct {
 	Want   string
 }
 
+// Error implements the error interface.
 func (e *ChecksumError) Error() string {
 	return fmt.Sprintf("md5 mismatch for %s (from %s): got %s, want %s", e.File, e.Source, e.Got, e.Want)
 }
@@ -178,6 +179,7 @@ type HTTPError struct {
 	Status     string
 }
 
+// Error implements the error interface.
 func (e *HTTPError) Error() string { return fmt.Sprintf("GET %s: HTTP %s", e.URL, e.Status) }
 
 // Temporary reports whether retrying may help (5xx, 408, 429).
@@ -194,6 +196,7 @@ type OfflineError struct {
 	Hint     string
 }
 
+// Error implements the error interface.
 func (e *OfflineError) Error() string {
 	return fmt.Sprintf("dataset %s is not in the cache %s and offline mode forbids downloading (missing: %s); to get it: %s",
 		e.Dataset, e.CacheDir, strings.Join(e.Missing, ", "), e.Hint)
