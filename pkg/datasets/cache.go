@@ -34,7 +34,7 @@ const cacheMagic = "BSAMDSC1"
 
 // cacheVersion changes whenever decoding or the layout changes, which
 // invalidates every older cache entry.
-const cacheVersion = 1
+const cacheVersion = 2
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 

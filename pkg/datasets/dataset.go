@@ -134,14 +134,15 @@ func (o *Options) logger() *slog.Logger {
 // Info describes a known dataset: its classes, image shape, normalisation
 // and loader policy (SPEC §2.2).
 type Info struct {
-	Name          string
-	Classes       int
-	ClassNames    []string
-	Shape         nn.Shape
-	Norm          Normalization
+	Name       string   // canonical name
+	Classes    int      // number of classes
+	ClassNames []string // in label order; nil for TinyImageNet (the sorted wnids of the data)
+	Shape      nn.Shape // image shape (H, W, C)
+	Norm       Normalization
+	// Augmentable and DropLastTrain are copied to Dataset.
 	Augmentable   bool
 	DropLastTrain bool
-	TrainN, TestN int
+	TrainN, TestN int // sizes of the canonical splits
 }
 
 var (

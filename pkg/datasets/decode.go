@@ -41,15 +41,7 @@ func decodeImage(data []byte, c int) (pix []uint8, w, h int, err error) {
 	rgb := make([]uint8, w*h*3)
 	switch m := img.(type) {
 	case *image.YCbCr:
-		for y := range h {
-			for x := range w {
-				yi := m.YOffset(b.Min.X+x, b.Min.Y+y)
-				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
-				r, g, bl := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				o := (y*w + x) * 3
-				rgb[o], rgb[o+1], rgb[o+2] = r, g, bl
-			}
-		}
+		ycbcrToRGB(m, rgb)
 	case *image.Gray:
 		if c == 1 {
 			pix = make([]uint8, w*h)

@@ -13,6 +13,11 @@
 //     <root>/{train,test}/<class>/*.{jpg,jpeg,png} tree given as a
 //     directory or a .tar.gz (imagefolder.go).
 //
+// JPEG files are decoded as PIL (and so torchvision's ImageFolder) sees
+// them: 4:2:0 chroma is upsampled with libjpeg's triangle filter and
+// converted with libjpeg's fixed-point YCbCr→RGB (ycbcr.go); only the
+// inverse DCT is Go's, which leaves a few values one or two levels off.
+//
 // Load returns a Dataset of two Splits holding N×H×W×C (NHWC) uint8 pixels
 // and int32 labels. Decoding JPEG is slow, so decoded image datasets are
 // kept in a compact binary cache (cache.go) keyed by the source's path,

@@ -2,6 +2,8 @@ package datasets
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"os"
 	"strings"
 	"testing"
@@ -96,15 +98,21 @@ func FuzzCache(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(seed)
+	f.Add(seed[:len(seed)-4])
 	f.Add([]byte(cacheMagic))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := parseCache(data, "")
-		if err != nil {
-			return
-		}
-		for _, s := range []*Split{got.Train, got.Test} {
-			if len(s.Images) != s.N*s.Shape.Size() || len(s.Labels) != s.N {
-				t.Fatalf("inconsistent split %+v", s)
+		// As given, and with a valid checksum appended so the fuzzer gets
+		// past it to the header and the splits.
+		fixed := binary.LittleEndian.AppendUint32(append([]byte{}, data...), crc32.Checksum(data, castagnoli))
+		for _, in := range [][]byte{data, fixed} {
+			got, err := parseCache(in, "")
+			if err != nil {
+				continue
+			}
+			for _, s := range []*Split{got.Train, got.Test} {
+				if len(s.Images) != s.N*s.Shape.Size() || len(s.Labels) != s.N {
+					t.Fatalf("inconsistent split %+v", s)
+				}
 			}
 		}
 	})

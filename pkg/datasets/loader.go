@@ -38,7 +38,13 @@ type Loader struct {
 	o    LoaderOptions
 	lut  []float32 // lut[c*256+v] = (v/255 − mean[c])/std[c]
 	pad  int
-	free chan *Batch
+	free chan *batchBufs
+}
+
+// batchBufs are the recycled buffers of a batch.
+type batchBufs struct {
+	x        []float32
+	y, index []int32
 }
 
 // Batch is one minibatch. X holds N×H×W×C normalised float32 values
@@ -50,17 +56,20 @@ type Batch struct {
 	Y          []int32
 	Index      []int32
 	l          *Loader
+	bufs       *batchBufs
 }
 
-// Release hands the batch's buffers back to the loader for reuse; the
-// batch must not be used afterwards. Calling it is optional but saves
-// allocations.
+// Release hands the batch's buffers back to the loader for reuse: X, Y and
+// Index must not be used afterwards (Epoch, Num and N stay valid). Calling
+// it is optional but saves allocations; a second call does nothing.
 func (b *Batch) Release() {
-	if b == nil || b.l == nil {
+	if b == nil || b.l == nil || b.bufs == nil {
 		return
 	}
+	bufs := b.bufs
+	b.bufs, b.X, b.Y, b.Index = nil, nil, nil, nil
 	select {
-	case b.l.free <- b:
+	case b.l.free <- bufs:
 	default:
 	}
 }
@@ -99,7 +108,7 @@ func NewLoader(s *Split, norm Normalization, o LoaderOptions) *Loader {
 			lut[ch*256+v] = (float32(v)/255 - mean) / std
 		}
 	}
-	return &Loader{s: s, o: o, lut: lut, pad: pad, free: make(chan *Batch, o.Prefetch+2)}
+	return &Loader{s: s, o: o, lut: lut, pad: pad, free: make(chan *batchBufs, o.Prefetch+2)}
 }
 
 // NumBatches returns the number of batches of one epoch.
@@ -202,15 +211,16 @@ func drain(pending chan chan *Batch) {
 	}
 }
 
-// get returns a recycled batch or a new one with room for a full batch.
+// get returns a batch with recycled or new buffers for a full batch.
 func (l *Loader) get() *Batch {
+	var bufs *batchBufs
 	select {
-	case b := <-l.free:
-		return b
+	case bufs = <-l.free:
 	default:
+		bs := l.o.BatchSize
+		bufs = &batchBufs{x: make([]float32, bs*l.s.Shape.Size()), y: make([]int32, bs), index: make([]int32, bs)}
 	}
-	bs := l.o.BatchSize
-	return &Batch{X: make([]float32, bs*l.s.Shape.Size()), Y: make([]int32, bs), Index: make([]int32, bs), l: l}
+	return &Batch{X: bufs.x, Y: bufs.y, Index: bufs.index, l: l, bufs: bufs}
 }
 
 // fill assembles batch num of epoch e.

@@ -187,3 +187,28 @@ func TestLoaderCancel(t *testing.T) {
 		t.Errorf("start past the end gave %d batches", n)
 	}
 }
+
+func TestBatchRelease(t *testing.T) {
+	s := rampSplit(6, nn.Shape{H: 1, W: 1, C: 1}, 2)
+	l := NewLoader(s, Normalization{}, LoaderOptions{BatchSize: 4, Workers: 1, Prefetch: 1})
+	var first []float32
+	for b := range l.Epoch(t.Context(), 0, 0) {
+		if first == nil {
+			first = b.X
+		}
+		n := b.N
+		b.Release()
+		b.Release() // no effect
+		if b.N != n || b.X != nil || b.Y != nil {
+			t.Fatalf("after Release: N=%d (was %d), X=%v", b.N, n, b.X)
+		}
+	}
+	// The released buffers serve the next epoch.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	b := <-l.Epoch(ctx, 1, 0)
+	if &b.X[0] != &first[0] {
+		t.Error("released buffers were not reused")
+	}
+	b.Release()
+}

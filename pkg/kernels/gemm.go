@@ -10,7 +10,9 @@ import (
 // where op(A) is m×k (A is m×k with leading dimension lda, or k×m when
 // transA), op(B) is k×n (B is k×n with ldb, or n×k when transB) and C is
 // m×n with leading dimension ldc. When beta is 0, C is not read. When alpha
-// is 0 or k is 0, A and B are not read.
+// is 0 or k is 0, A and B are not read. Rows of A and B may overlap
+// (lda, ldb smaller than a row, e.g. for implicit convolutions); ldc must be
+// at least n.
 //
 // float32 products run on the active path (see ActivePath); float64 products
 // always use the portable blocked implementation. Gemm panics if a slice is
@@ -40,12 +42,13 @@ func Gemm[T ~float32 | ~float64](transA, transB bool, m, n, k int, alpha T, a []
 }
 
 // checkMat panics unless x holds an r×c matrix (its transpose when trans)
-// with leading dimension ld.
+// with leading dimension ld. Rows of A and B may overlap (0 ≤ ld < c), as
+// in implicit convolution GEMMs; rows of C may not.
 func checkMat[T any](name string, trans bool, r, c int, x []T, ld int) {
 	if trans {
 		r, c = c, r
 	}
-	if ld < max(c, 1) {
+	if ld < 0 || (name == "C" && ld < c) {
 		panic(fmt.Sprintf("kernels: Gemm: ld%s=%d < %d", name, ld, c))
 	}
 	if need := (r-1)*ld + c; len(x) < need {
@@ -101,12 +104,13 @@ func gemmRef[T ~float32 | ~float64](transA, transB bool, m, n, k int, alpha T, a
 }
 
 // Block sizes of the float32 assembly driver, for Zen 5-class caches
-// (48 KiB L1D, 1 MiB L2): a KC×NR strip of B and an MR×KC strip of A fit in
-// L1, the MC×KC block of A (read in place) stays in L2.
+// (48 KiB L1D, 1 MiB L2): an MR×KC sliver of A (12 KiB) stays in L1 while
+// the kernel sweeps the KC×NC panel of packed B (512 KiB), which stays in
+// L2. MC only bounds how often a last partial sliver of A is packed.
 const (
 	sKC = 256
 	sMC = 480 // a multiple of 12 and 6
-	sNC = 1024
+	sNC = 512
 	sMR = 12 // largest MR of the assembly kernels
 	sNR = 32 // largest NR of the assembly kernels
 )
@@ -115,7 +119,7 @@ const (
 const (
 	gKC = 256
 	gMC = 128
-	gNC = 1024
+	gNC = 256
 	gMR = 2
 	gNR = 4
 )
@@ -123,7 +127,7 @@ const (
 // scratchBytes is the size of one pooled packing buffer, large enough for
 // either driver.
 const scratchBytes = max(
-	4*(sKC*sNC+sMR*sKC+sMR*sNR),
+	4*(sKC*sNC+2*sMR*sKC+sMR*sNR),
 	8*(gKC*gNC+gMC*gKC),
 )
 

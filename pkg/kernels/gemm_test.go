@@ -23,13 +23,13 @@ func (tc gemmCase) String() string {
 
 // gemmShapes covers 1, odd sizes, sizes around the tile edges (12, 16, 32,
 // 6), k across the KC block (256), m across MC (480), n across two strips
-// (64, the repack threshold) and across NC (2048).
+// and across NC (512), and all three at once.
 var gemmShapes = [][3]int{
 	{1, 1, 1}, {1, 7, 3}, {7, 1, 5}, {2, 3, 1},
 	{13, 17, 19}, {11, 31, 33}, {12, 32, 256}, {13, 33, 257},
 	{24, 16, 27}, {25, 48, 300}, {6, 15, 9}, {37, 64, 513},
 	{5, 2050, 3}, {3, 5, 1000}, {100, 80, 50}, {491, 40, 130},
-	{490, 20, 7}, {31, 97, 40},
+	{490, 20, 7}, {31, 97, 40}, {50, 530, 300},
 }
 
 // alphaBetas covers beta = 0 (C must not be read), beta = 1, general values
@@ -172,6 +172,49 @@ func TestGemmFloat64(t *testing.T) {
 	runCases[float64](t, 1e-14)
 }
 
+// TestGemmOverlappingRows checks leading dimensions smaller than a row of A
+// or B (overlapping rows, as in implicit convolution GEMMs), including 0.
+func TestGemmOverlappingRows(t *testing.T) {
+	tests := []struct {
+		m, n, k, lda, ldb int
+		transA, transB    bool
+	}{
+		{50, 16, 27, 9, 16, false, false},
+		{50, 16, 27, 0, 16, false, false},
+		{30, 33, 27, 13, 27, true, true},
+		{61, 40, 300, 48, 5, false, true},
+		{25, 20, 290, 7, 20, true, false},
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, tt := range tests {
+		for _, p := range Paths() {
+			t.Run(fmt.Sprintf("%v/%dx%dx%d_lda=%d_ldb=%d_tA=%v_tB=%v", p, tt.m, tt.n, tt.k, tt.lda, tt.ldb, tt.transA, tt.transB), func(t *testing.T) {
+				defer SetPath(p)()
+				ar, ac := pick(tt.transA, tt.k, tt.m), pick(tt.transA, tt.m, tt.k)
+				br, bc := pick(tt.transB, tt.n, tt.k), pick(tt.transB, tt.k, tt.n)
+				a := make([]float64, (ar-1)*tt.lda+ac)
+				b := make([]float64, (br-1)*tt.ldb+bc)
+				for i := range a {
+					a[i] = rng.Float64()*2 - 1
+				}
+				for i := range b {
+					b[i] = rng.Float64()*2 - 1
+				}
+				c0 := make([]float64, tt.m*tt.n)
+				for i := range c0 {
+					c0[i] = rng.Float64()
+				}
+				want := append([]float64(nil), c0...)
+				gemmRef(tt.transA, tt.transB, tt.m, tt.n, tt.k, 1, a, tt.lda, b, tt.ldb, 1, want, tt.n)
+				got := convert[float32](c0)
+				Gemm(tt.transA, tt.transB, tt.m, tt.n, tt.k, 1, convert[float32](a), tt.lda, convert[float32](b), tt.ldb, 1, got, tt.n)
+				tc := gemmCase{m: tt.m, n: tt.n, k: tt.k, alpha: 1, beta: 1}
+				checkResult(t, tc, got, want, c0, tt.n, 2e-6)
+			})
+		}
+	}
+}
+
 func TestGemmEmpty(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -209,7 +252,8 @@ func TestGemmPanics(t *testing.T) {
 		{"short A", func() { Gemm(false, false, 4, 4, 4, 1, x[:15], 4, x, 4, 0, x, 4) }},
 		{"short B", func() { Gemm(false, true, 4, 4, 4, 1, x, 4, x[:3], 4, 0, x, 4) }},
 		{"short C", func() { Gemm(false, false, 4, 4, 4, 1, x, 4, x, 4, 0, x[:15], 4) }},
-		{"small lda", func() { Gemm(false, false, 2, 2, 4, 1, x, 3, x, 2, 0, x, 2) }},
+		{"small ldc", func() { Gemm(false, false, 2, 2, 4, 1, x, 4, x, 2, 0, x, 1) }},
+		{"negative lda", func() { Gemm(false, false, 2, 2, 4, 1, x, -1, x, 2, 0, x, 2) }},
 		{"negative", func() { Gemm(false, false, -1, 2, 2, 1, x, 2, x, 2, 0, x, 2) }},
 	}
 	for _, tt := range tests {

@@ -79,16 +79,23 @@ func packBGeneric[T ~float32 | ~float64](transB bool, kc, nc int, alpha T, b []T
 	for j0 := 0; j0 < nc; j0 += gNR {
 		w := min(gNR, nc-j0)
 		d := dst[j0*kc : j0*kc+gNR*kc]
-		for p := 0; p < kc; p++ {
-			dp := d[p*gNR : p*gNR+gNR]
-			for j := 0; j < gNR; j++ {
-				if j >= w {
-					dp[j] = 0
-				} else if transB {
-					dp[j] = alpha * b[(jc+j0+j)*ldb+pc+p]
-				} else {
-					dp[j] = alpha * b[(pc+p)*ldb+jc+j0+j]
+		if w < gNR {
+			clear(d)
+		}
+		if transB {
+			for j := 0; j < w; j++ {
+				src := b[(jc+j0+j)*ldb+pc : (jc+j0+j)*ldb+pc+kc]
+				for p, v := range src {
+					d[p*gNR+j] = alpha * v
 				}
+			}
+			continue
+		}
+		for p := 0; p < kc; p++ {
+			src := b[(pc+p)*ldb+jc+j0 : (pc+p)*ldb+jc+j0+w]
+			dp := d[p*gNR : p*gNR+w]
+			for j, v := range src {
+				dp[j] = alpha * v
 			}
 		}
 	}
@@ -100,16 +107,19 @@ func packAGeneric[T ~float32 | ~float64](transA bool, mc, kc int, a []T, lda, ic
 	for i0 := 0; i0 < mc; i0 += gMR {
 		h := min(gMR, mc-i0)
 		d := dst[i0*kc : i0*kc+gMR*kc]
-		for p := 0; p < kc; p++ {
-			dp := d[p*gMR : p*gMR+gMR]
-			for r := 0; r < gMR; r++ {
-				if r >= h {
-					dp[r] = 0
-				} else if transA {
-					dp[r] = a[(pc+p)*lda+ic+i0+r]
-				} else {
-					dp[r] = a[(ic+i0+r)*lda+pc+p]
-				}
+		if h < gMR {
+			clear(d)
+		}
+		if transA {
+			for p := 0; p < kc; p++ {
+				copy(d[p*gMR:p*gMR+h], a[(pc+p)*lda+ic+i0:(pc+p)*lda+ic+i0+h])
+			}
+			continue
+		}
+		for r := 0; r < h; r++ {
+			src := a[(ic+i0+r)*lda+pc : (ic+i0+r)*lda+pc+kc]
+			for p, v := range src {
+				d[p*gMR+r] = v
 			}
 		}
 	}

@@ -2,9 +2,7 @@
 
 package kernels
 
-import (
-	"golang.org/x/sys/cpu"
-)
+import "golang.org/x/sys/cpu"
 
 var (
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
@@ -48,7 +46,13 @@ func sgemmAsm(p Path, transA, transB bool, m, n, k int, alpha float32, a []float
 	mem := view[float32](s)
 	bpan := mem[:sKC*sNC]
 	aedge := mem[sKC*sNC : sKC*sNC+sMR*sKC]
-	tmp := mem[sKC*sNC+sMR*sKC : sKC*sNC+sMR*sKC+sMR*sNR]
+	asliver := mem[sKC*sNC+sMR*sKC : sKC*sNC+2*sMR*sKC]
+	tmp := mem[sKC*sNC+2*sMR*sKC : sKC*sNC+2*sMR*sKC+sMR*sNR]
+
+	// A transposed sliver (mr columns of a k×m matrix) read in place spans
+	// kc cache lines lda apart, which can alias in L1; when it is reused
+	// across more than two strips of B, it is packed first.
+	packTrans := transA && n > 2*nr
 
 	// A is read in place by the micro-kernels (they prefetch ahead), which
 	// measured faster than repacking it for every shape of interest; only a
@@ -67,26 +71,32 @@ func sgemmAsm(p Path, transA, transB bool, m, n, k int, alpha float32, a []float
 			}
 			for ic := 0; ic < m; ic += sMC {
 				mc := min(sMC, m-ic)
-				for jr := 0; jr < nc; jr += nr {
-					w := min(nr, nc-jr)
-					sw := nr
-					if w <= nrHalf {
-						sw = nrHalf
+				// A last strip of fewer than mr rows is packed once per block.
+				if h := mc % mr; h != 0 {
+					packAF32(transA, h, kc, mr, a, lda, ic+mc-h, pc, aedge)
+				}
+				for ir := 0; ir < mc; ir += mr {
+					h := min(mr, mc-ir)
+					var ap *float32
+					var rs, ks int
+					switch {
+					case h < mr:
+						ap, rs, ks = &aedge[0], 4, 4*mr
+					case packTrans:
+						packAF32(transA, mr, kc, mr, a, lda, ic+ir, pc, asliver)
+						ap, rs, ks = &asliver[0], 4, 4*mr
+					case transA:
+						ap, rs, ks = &a[pc*lda+ic+ir], 4, 4*lda
+					default:
+						ap, rs, ks = &a[(ic+ir)*lda+pc], 4*lda, 4
 					}
-					bp := &bpan[jr*kc]
-					for ir := 0; ir < mc; ir += mr {
-						h := min(mr, mc-ir)
-						var ap *float32
-						var rs, ks int
-						switch {
-						case h < mr:
-							packAF32(transA, h, kc, mr, a, lda, ic+ir, pc, aedge)
-							ap, rs, ks = &aedge[0], 4, 4*mr
-						case transA:
-							ap, rs, ks = &a[pc*lda+ic+ir], 4, 4*lda
-						default:
-							ap, rs, ks = &a[(ic+ir)*lda+pc], 4*lda, 4
+					for jr := 0; jr < nc; jr += nr {
+						w := min(nr, nc-jr)
+						sw := nr
+						if w <= nrHalf {
+							sw = nrHalf
 						}
+						bp := &bpan[jr*kc]
 						ci := (ic+ir)*ldc + jc + jr
 						if h == mr && w == sw {
 							callKernel(p, sw, kc, ap, rs, ks, bp, &c[ci], 4*ldc, betaEff, load)
@@ -138,23 +148,30 @@ func packBF32(transB bool, kc, nc, nr, nrHalf int, alpha float32, b []float32, l
 			for p := 0; p < kc; p++ {
 				src := b[(pc+p)*ldb+jc+j0 : (pc+p)*ldb+jc+j0+w]
 				dp := d[p*sw : p*sw+sw]
-				for j, v := range src {
-					dp[j] = alpha * v
+				if alpha == 1 {
+					copy(dp, src)
+				} else {
+					for j, v := range src {
+						dp[j] = alpha * v
+					}
 				}
 				clear(dp[w:])
 			}
 			continue
 		}
+		// Bᵀ: gather one element from each of the w source rows per output
+		// row, so that the writes are sequential.
+		var off [sNR]int
 		for j := 0; j < w; j++ {
-			src := b[(jc+j0+j)*ldb+pc : (jc+j0+j)*ldb+pc+kc]
-			for p, v := range src {
-				d[p*sw+j] = alpha * v
-			}
+			off[j] = (jc+j0+j)*ldb + pc
 		}
-		if w < sw {
-			for p := 0; p < kc; p++ {
-				clear(d[p*sw+w : p*sw+sw])
+		last := b[:off[w-1]+kc]
+		for p := 0; p < kc; p++ {
+			dp := d[p*sw : p*sw+sw]
+			for j, o := range off[:w] {
+				dp[j] = alpha * last[o+p]
 			}
+			clear(dp[w:])
 		}
 	}
 }
@@ -167,11 +184,22 @@ func packAF32(transA bool, mc, kc, mr int, a []float32, lda, ic, pc int, dst []f
 		h := min(mr, mc-i0)
 		d := dst[i0*kc : i0*kc+mr*kc]
 		if transA {
-			for p := 0; p < kc; p++ {
-				src := a[(pc+p)*lda+ic+i0 : (pc+p)*lda+ic+i0+h]
-				dp := d[p*mr : p*mr+mr]
-				copy(dp, src)
-				clear(dp[h:])
+			o := pc*lda + ic + i0
+			switch {
+			case h == 12 && mr == 12:
+				for p := 0; p < kc; p, o = p+1, o+lda {
+					*(*[12]float32)(d[p*12:]) = [12]float32(a[o:])
+				}
+			case h == 6 && mr == 6:
+				for p := 0; p < kc; p, o = p+1, o+lda {
+					*(*[6]float32)(d[p*6:]) = [6]float32(a[o:])
+				}
+			default:
+				for p := 0; p < kc; p, o = p+1, o+lda {
+					dp := d[p*mr : p*mr+mr]
+					copy(dp, a[o:o+h])
+					clear(dp[h:])
+				}
 			}
 			continue
 		}

@@ -23,7 +23,7 @@ func (e *ELU[T]) Forward(ctx *Ctx, x []T) []T {
 		if v > 0 {
 			e.y[i] = v
 		} else {
-			e.y[i] = T(math.Expm1(float64(v)))
+			e.y[i] = T(expm1Neg(float64(v)))
 		}
 	}
 	return e.y
@@ -44,6 +44,16 @@ func (e *ELU[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 		}
 	}
 	return e.dx
+}
+
+// expm1Neg returns eˣ − 1 for x ≤ 0. Below −1/4 the subtraction cannot
+// cancel, so the faster math.Exp is exact enough; closer to 0 it uses
+// math.Expm1.
+func expm1Neg(x float64) float64 {
+	if x < -0.25 {
+		return math.Exp(x) - 1
+	}
+	return math.Expm1(x)
 }
 
 // ReLU is the rectified linear unit y = max(x, 0); its derivative at 0 is

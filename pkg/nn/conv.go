@@ -49,17 +49,49 @@ type Conv2DConfig struct {
 	Padding Padding // PadSame or PadValid
 	Bias    bool    // add a per-channel bias
 	HeInit  bool    // He-normal weights; otherwise haiku's default TruncNormal(1/√fan_in)
+	// Method forces an algorithm (tests); ConvAuto picks one by shape.
+	Method ConvMethod
 }
 
+// ConvMethod selects how a convolution is computed.
+type ConvMethod int
+
+const (
+	// ConvAuto uses the implicit GEMM for stride-1 SAME convolutions with an
+	// odd kernel unless its padded geometry computes more than
+	// ImplicitMaxWaste times the useful rows (small images), a single GEMM
+	// for unpadded 1×1 stride-1 ones, and im2col otherwise.
+	ConvAuto ConvMethod = iota
+	// ConvIm2col always lowers the input to an im2col matrix.
+	ConvIm2col
+	// ConvImplicit uses the implicit GEMM wherever it applies.
+	ConvImplicit
+)
+
+// ImplicitMaxWaste bounds the ratio of rows the implicit GEMM computes
+// (padded geometry, (H+p)(W+p)) to useful output rows (H·W) under
+// ConvAuto: 32×32 and 16×16 images (1.07, 1.13) and 8×8 (1.27) qualify,
+// 4×4 (1.56) goes to im2col, whose 9-fold copy is cheaper there.
+const ImplicitMaxWaste = 1.3
+
 // Conv2D is a 2-D convolution over NHWC activations with an HWIO kernel
-// (kh, kw, cin, cout) and an optional bias. Stride-1 SAME convolutions with
-// an odd kernel run as implicit GEMMs over a zero-padded copy of the input
-// (one GEMM per kernel row whose A operand has one row of K pixels per
-// output pixel: rows that overlap in memory when the GEMM accepts a leading
-// dimension below the row length, see OverlappingRows, or else a K-fold
-// row expansion of the padded input); 1×1
-// stride-1 unpadded ones are a single GEMM on the input; every other shape
-// goes through im2col.
+// (kh, kw, cin, cout) and an optional bias; forward, dX, dW and db are
+// GEMMs (kernels.Gemm) over one shard's examples.
+//
+// Stride-1 SAME convolutions with an odd kernel K (p = K/2) on images that
+// are not too small (see ConvAuto) run as implicit GEMMs. The input is copied
+// once into a padded geometry with rows of W+p pixels and H+p rows per image,
+// where the right padding of a row is the left padding of the next and the
+// bottom padding of an image the top padding of the next; pads are zeroed
+// once and never written. Output pixel q then reads input pixels
+// q + (kh−p)(W+p) + (kw−p), so each kernel row kh is one GEMM whose A row q
+// holds the K consecutive pixels from q + (kh−p)(W+p) − p: rows that overlap
+// in memory when the GEMM accepts a leading dimension below the row length
+// (OverlappingRows), otherwise a K-fold expansion of the padded input. The
+// output comes out in the same geometry and is copied back (adding the bias);
+// dW uses the same A operand transposed, dX the padded dy with the kernel
+// flipped. 1×1 stride-1 convolutions are one GEMM on the input; every other
+// shape goes through im2col.
 type Conv2D[T Float] struct {
 	cfg          Conv2DConfig
 	in, out      Shape
@@ -136,9 +168,10 @@ func (c *Conv2D[T]) Setup(b *Builder, in Shape) Shape {
 	}
 	c.out, c.padT, c.padL = Shape{oh, ow, c.cfg.Out}, pt, pl
 	switch {
-	case k == 1 && s == 1:
+	case k == 1 && s == 1 && c.cfg.Method != ConvIm2col:
 		c.mode = convPointwise
-	case s == 1 && k%2 == 1 && c.cfg.Padding == PadSame:
+	case s == 1 && k%2 == 1 && c.cfg.Padding == PadSame && c.cfg.Method != ConvIm2col &&
+		(c.cfg.Method == ConvImplicit || float64((in.H+k/2)*(in.W+k/2)) <= ImplicitMaxWaste*float64(in.H*in.W)):
 		c.mode = convImplicit
 		c.p = (k - 1) / 2
 		c.wp = in.W + c.p

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/bsam-dev/bsam/pkg/kernels"
 )
 
 // fdLayer is a single float64 layer instance wired to its own buffers, used
@@ -160,11 +162,11 @@ var convCases = []struct {
 	cfg  Conv2DConfig
 	mode convMode
 }{
-	{Shape{6, 5, 3}, Conv2DConfig{Out: 4, K: 3, Stride: 1, Padding: PadSame, Bias: true}, convImplicit},
-	{Shape{6, 5, 3}, Conv2DConfig{Out: 4, K: 3, Stride: 1, Padding: PadSame}, convImplicit},
+	{Shape{6, 5, 3}, Conv2DConfig{Out: 4, K: 3, Stride: 1, Padding: PadSame, Bias: true, Method: ConvImplicit}, convImplicit},
+	{Shape{6, 5, 3}, Conv2DConfig{Out: 4, K: 3, Stride: 1, Padding: PadSame, Method: ConvImplicit}, convImplicit},
 	{Shape{6, 6, 2}, Conv2DConfig{Out: 3, K: 3, Stride: 2, Padding: PadSame, Bias: true}, convIm2col}, // pads 0/1
 	{Shape{7, 7, 2}, Conv2DConfig{Out: 3, K: 3, Stride: 2, Padding: PadSame}, convIm2col},             // pads 1/1
-	{Shape{7, 6, 2}, Conv2DConfig{Out: 3, K: 5, Stride: 1, Padding: PadSame, Bias: true}, convImplicit},
+	{Shape{7, 6, 2}, Conv2DConfig{Out: 3, K: 5, Stride: 1, Padding: PadSame, Bias: true, Method: ConvImplicit}, convImplicit},
 	{Shape{8, 8, 2}, Conv2DConfig{Out: 3, K: 5, Stride: 2, Padding: PadSame}, convIm2col}, // pads 1/2
 	{Shape{6, 6, 3}, Conv2DConfig{Out: 4, K: 1, Stride: 1, Padding: PadSame, Bias: true}, convPointwise},
 	{Shape{6, 6, 3}, Conv2DConfig{Out: 4, K: 1, Stride: 2, Padding: PadSame, Bias: true}, convIm2col},
@@ -172,6 +174,11 @@ var convCases = []struct {
 	{Shape{7, 6, 2}, Conv2DConfig{Out: 3, K: 3, Stride: 1, Padding: PadValid, Bias: true}, convIm2col},
 	{Shape{9, 9, 2}, Conv2DConfig{Out: 3, K: 5, Stride: 1, Padding: PadValid}, convIm2col},
 	{Shape{9, 8, 2}, Conv2DConfig{Out: 3, K: 3, Stride: 2, Padding: PadValid, Bias: true}, convIm2col},
+	// ConvAuto sends small stride-1 SAME images to im2col, larger to the implicit GEMM.
+	{Shape{4, 4, 3}, Conv2DConfig{Out: 4, K: 3, Stride: 1, Padding: PadSame, Bias: true}, convIm2col},
+	{Shape{8, 8, 3}, Conv2DConfig{Out: 4, K: 3, Stride: 1, Padding: PadSame}, convImplicit},
+	{Shape{5, 5, 3}, Conv2DConfig{Out: 4, K: 3, Stride: 1, Padding: PadSame, Method: ConvIm2col}, convIm2col},
+	{Shape{5, 5, 3}, Conv2DConfig{Out: 4, K: 1, Stride: 1, Padding: PadSame, Method: ConvIm2col}, convIm2col},
 }
 
 // overlapModes returns the OverlappingRows settings this GEMM supports
@@ -276,6 +283,81 @@ func TestConv2DParamsAndInit(t *testing.T) {
 		}
 		if got := b.Inits()[0]; got.Kind != InitTruncNormal || math.Abs(got.Std-tc.std) > 1e-15 {
 			t.Errorf("weight init %+v, want truncated normal std %g", got, tc.std)
+		}
+	}
+}
+
+// TestConv2DFloat32Paths runs float32 convolutions of ResNet-like sizes on
+// every GEMM path of this CPU (and both implicit-GEMM layouts where the GEMM
+// allows overlapping rows) and compares output, dX, dW and db with the
+// float64 layer.
+func TestConv2DFloat32Paths(t *testing.T) {
+	cases := []struct {
+		in  Shape
+		cfg Conv2DConfig
+	}{
+		{Shape{10, 9, 16}, Conv2DConfig{Out: 32, K: 3, Stride: 1, Padding: PadSame, Bias: true}},
+		{Shape{10, 10, 16}, Conv2DConfig{Out: 32, K: 3, Stride: 2, Padding: PadSame, Bias: true}},
+		{Shape{10, 10, 16}, Conv2DConfig{Out: 32, K: 1, Stride: 2, Padding: PadSame}},
+		{Shape{8, 8, 24}, Conv2DConfig{Out: 40, K: 1, Stride: 1, Padding: PadSame}},
+		{Shape{9, 9, 8}, Conv2DConfig{Out: 20, K: 5, Stride: 1, Padding: PadSame, Method: ConvImplicit}},
+	}
+	for _, p := range kernels.Paths() {
+		for _, ov := range overlapModes(t) {
+			restore := kernels.SetPath(p)
+			OverlappingRows = ov
+			for _, tc := range cases {
+				name := fmt.Sprintf("%v/%v/k%d_s%d/overlap=%v", p, tc.in, tc.cfg.K, tc.cfg.Stride, ov)
+				t.Run(name, func(t *testing.T) { testConvFloat32(t, tc.in, tc.cfg) })
+			}
+			restore()
+		}
+	}
+}
+
+func testConvFloat32(t *testing.T, in Shape, cfg Conv2DConfig) {
+	r := rand.New(rand.NewPCG(31, 1))
+	n := 3
+	c64 := NewConv2D[float64](cfg)
+	f := newFDLayer(c64, in, r)
+	c32 := NewConv2D[float32](cfg)
+	var b Builder
+	c32.Setup(&b, in)
+	p32 := make([]float32, len(f.params))
+	for i, v := range f.params {
+		p32[i] = float32(v)
+		f.params[i] = float64(p32[i])
+	}
+	g32 := make([]float32, len(p32))
+	c32.Bind(p32, g32, nil)
+	x := randSlice(r, n*in.Size())
+	dy := randSlice(r, n*f.out.Size())
+	x32, dy32 := make([]float32, len(x)), make([]float32, len(dy))
+	for i := range x {
+		x32[i] = float32(x[i])
+		x[i] = float64(x32[i])
+	}
+	for i := range dy {
+		dy32[i] = float32(dy[i])
+		dy[i] = float64(dy32[i])
+	}
+	clear(f.grads)
+	y64 := c64.Forward(trainCtx(n), x)
+	dx64 := c64.Backward(trainCtx(n), dy, true)
+	y32 := c32.Forward(trainCtx(n), x32)
+	dx32 := c32.Backward(trainCtx(n), dy32, true)
+	for _, c := range []struct {
+		name string
+		a    []float32
+		b    []float64
+	}{{"y", y32, y64}, {"dx", dx32, dx64}, {"grads", g32, f.grads}} {
+		var diff, scale float64
+		for i, w := range c.b {
+			diff = max(diff, math.Abs(float64(c.a[i])-w))
+			scale = max(scale, math.Abs(w))
+		}
+		if diff/scale > 1e-5 {
+			t.Errorf("%s: float32 differs from float64 by %.2g of its scale", c.name, diff/scale)
 		}
 	}
 }

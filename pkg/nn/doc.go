@@ -15,8 +15,10 @@
 //     gradient partials in shard order, so results do not depend on the
 //     number of CPUs.
 //   - sync.go: the ordered cross-shard sums BatchNorm needs.
-//   - linear_kernels.go, linear.go: the fully connected layer and the
-//     softmax cross-entropy loss; activation.go: ELU and ReLU.
+//   - linear_kernels.go, linear.go: the fully connected layer, Flatten and
+//     the softmax cross-entropy loss; activation.go: ELU and ReLU.
+//   - conv.go, pool.go, frn.go, batchnorm.go, residual.go: the layers of
+//     the convolutional networks.
 //
 // All activations are NHWC. Layers allocate their buffers on first use for
 // the largest shard they see and reuse them, so a training step in steady

@@ -1,5 +1,7 @@
 package nn
 
+import "math"
+
 // Element-wise helpers shared by the layers. They are plain loops over
 // slices whose bounds are hoisted, so the compiler drops the bounds checks;
 // a SIMD version can replace any of them behind the same signature.
@@ -52,16 +54,16 @@ func reluAddTo[T Float](dst, a, b []T) {
 	a = a[:len(dst)]
 	b = b[:len(dst)]
 	for i := range dst {
-		v := a[i] + b[i]
-		if v < 0 {
-			v = 0
-		}
-		dst[i] = v
+		dst[i] = max(a[i]+b[i], 0)
 	}
 }
 
 // reluMask sets dst = g where y > 0 and 0 elsewhere.
 func reluMask[T Float](dst, g, y []T) {
+	if d, ok := any(dst).([]float32); ok {
+		reluMask32(d, any(g).([]float32), any(y).([]float32))
+		return
+	}
 	g = g[:len(dst)]
 	y = y[:len(dst)]
 	for i := range dst {
@@ -70,5 +72,14 @@ func reluMask[T Float](dst, g, y []T) {
 		} else {
 			dst[i] = 0
 		}
+	}
+}
+
+// reluMask32 is reluMask for float32 without a data-dependent branch.
+func reluMask32(dst, g, y []float32) {
+	g = g[:len(dst)]
+	y = y[:len(dst)]
+	for i := range dst {
+		dst[i] = math.Float32frombits(math.Float32bits(g[i]) & passMask(y[i], 0))
 	}
 }

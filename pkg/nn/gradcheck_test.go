@@ -144,3 +144,14 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 		})
 	}
 }
+
+// TestExpm1Neg compares the ELU's eˣ − 1 with math.Expm1 on both sides of
+// its switch-over point.
+func TestExpm1Neg(t *testing.T) {
+	for _, x := range []float64{0, -1e-12, -1e-5, -0.2, -0.25, -0.2500001, -0.3, -1, -5, -30, -800} {
+		got, want := expm1Neg(x), math.Expm1(x)
+		if math.Abs(got-want) > 4e-16*math.Abs(want) {
+			t.Errorf("expm1Neg(%g) = %.17g, math.Expm1 gives %.17g", x, got, want)
+		}
+	}
+}

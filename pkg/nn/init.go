@@ -5,6 +5,24 @@ import (
 	"math/rand/v2"
 )
 
+// InitKind selects a parameter initialiser.
+type InitKind int
+
+const (
+	// InitConst fills with Value.
+	InitConst InitKind = iota
+	// InitTruncNormal draws N(0, Std²) truncated at ±2·Std by rejection,
+	// without variance correction (haiku's TruncatedNormal).
+	InitTruncNormal
+)
+
+// Init describes how a parameter tensor is initialised.
+type Init struct {
+	Kind  InitKind
+	Std   float64
+	Value float64
+}
+
 // truncNormalStd is the standard deviation of a standard normal truncated
 // at ±2, the constant haiku's VarianceScaling divides by (.87962566103423978).
 const truncNormalStd = 0.87962566103423978

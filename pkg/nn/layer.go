@@ -26,7 +26,10 @@ type Ctx struct {
 
 // Layer is one stage of a network, instantiated once per shard. Forward and
 // Backward sit side by side in each implementation; buffers are allocated on
-// first use for the largest batch seen and reused afterwards.
+// first use for the largest batch seen and reused afterwards. The replicas of
+// a layer run concurrently: during a pass they may only read the shared
+// params and state; a layer that updates state (BatchNorm with UpdateState)
+// does so from shard 0 only, with statistics combined through Ctx.Sync.
 type Layer[T Float] interface {
 	// Setup registers the layer's parameters and state with b and returns
 	// the per-example output shape for the per-example input shape in. It
@@ -34,7 +37,9 @@ type Layer[T Float] interface {
 	// replica gets the same offsets.
 	Setup(b *Builder, in Shape) Shape
 	// Bind points the layer at the flat buffers: params and state are
-	// shared by all replicas, grads is private to this replica.
+	// shared by all replicas, grads is private to this replica. It may be
+	// called again to re-point the buffers (Net binds a replica that has
+	// only evaluated to a gradient buffer of its own when it first trains).
 	Bind(params, grads, state []T)
 	// Forward computes the output for ctx.N examples of x and returns it;
 	// the slice is owned by the layer until its next Forward.
@@ -62,24 +67,6 @@ type StateSpec struct {
 	Offset int
 	Size   int
 	Init   float64
-}
-
-// InitKind selects a parameter initialiser.
-type InitKind int
-
-const (
-	// InitConst fills with Value.
-	InitConst InitKind = iota
-	// InitTruncNormal draws N(0, Std²) truncated at ±2·Std by rejection,
-	// without variance correction (haiku's TruncatedNormal).
-	InitTruncNormal
-)
-
-// Init describes how a parameter tensor is initialised.
-type Init struct {
-	Kind  InitKind
-	Std   float64
-	Value float64
 }
 
 // Push enters a name scope ("stack1.0"); Pop leaves it. Parameter names are

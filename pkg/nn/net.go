@@ -24,7 +24,7 @@ const DefaultShardSize = 32
 // their gradient partials into private buffers that are summed into Grads
 // in shard order after the pass. Shard 0 runs on the caller's goroutine,
 // every other shard on a worker goroutine of its own that lives as long as
-// the Net.
+// the Net. A Net runs one pass at a time: it is not safe for concurrent use.
 type Net[T Float] struct {
 	in      Shape
 	classes int

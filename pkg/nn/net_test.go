@@ -3,7 +3,9 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // centerLayer subtracts the batch mean of every feature, combining the
@@ -151,4 +153,26 @@ func TestNetInit(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestNetWorkersStop checks that the worker goroutines of a Net end once
+// the Net is no longer referenced.
+func TestNetWorkersStop(t *testing.T) {
+	before := runtime.NumGoroutine()
+	func() {
+		net := smallNet(1)
+		x := make([]float64, 6*6)
+		net.LossGrad(x, make([]int32, 6), 6, false) // five workers
+		if n := runtime.NumGoroutine(); n < before+5 {
+			t.Fatalf("%d goroutines while the net is alive, want at least %d", n, before+5)
+		}
+	}()
+	for range 100 {
+		runtime.GC()
+		if runtime.NumGoroutine() <= before {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("%d goroutines after the net was dropped, %d before", runtime.NumGoroutine(), before)
 }

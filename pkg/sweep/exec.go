@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -174,6 +175,17 @@ func RunTask(ctx context.Context, sweepFile, planFile string, index int, bin str
 		return -1, &Error{File: planFile, Field: "tasks", Msg: fmt.Sprintf("--index %d out of range: the plan has tasks 0..%d", index, len(pf.Tasks)-1)}
 	}
 	pt := pf.Tasks[index]
+	// The sweep file or its base may have been edited since submission;
+	// then this task would train another configuration than the one
+	// planned, into another run directory. Refuse, so that the run shows
+	// as failed and the next bsam sweep call plans afresh.
+	if s, err := Load(sweepFile); err != nil {
+		return -1, err
+	} else if p, err := Expand(s, filepath.Dir(filepath.Dir(pt.Dir))); err != nil {
+		return -1, err
+	} else if !slices.ContainsFunc(p.Points, func(q Point) bool { return q.Hash == pt.Hash }) {
+		return -1, &Error{File: sweepFile, Msg: fmt.Sprintf("task %d (run %s) is no longer in the sweep: the sweep file or its base changed since submission %d; run bsam sweep again to resubmit", index, pt.Dir, pf.Submission)}
+	}
 	job := slurmJobID()
 	rec := TaskRecord{Executor: "slurm", JobID: job}
 	if job != "" {

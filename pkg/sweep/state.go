@@ -220,13 +220,17 @@ func (p *Plan) Inspect(st *State, q *Queue) []RunStatus {
 				rs.State, rs.Reason = Missing, "the job ended without recording an exit (killed?"+finalState(q, task.JobID)+")"
 			case rec.Ended.IsZero():
 				rs.State = Running
+			case meta != nil && meta.ConfigHash == pt.Hash && meta.Status == "interrupted":
+				rs.State, rs.Reason = Pending, "interrupted"
 			case rec.ExitCode != nil && *rec.ExitCode == 0:
 				rs.State, rs.Reason = Failed, "training exited 0 without a finished result.json"
 			default:
 				rs.State = Failed
 				rs.Reason = fmt.Sprintf("exit code %d", derefInt(rec.ExitCode))
-				if meta != nil && meta.Reason != "" {
+				if meta != nil && meta.Reason != "" && meta.ConfigHash == pt.Hash {
 					rs.Reason += ": " + meta.Reason
+				} else if rec.Log != "" {
+					rs.Reason += " (see " + rec.Log + ")"
 				}
 			}
 		case submitted && q.Final[task.JobID] != "":

@@ -101,6 +101,9 @@ func (s *Session) Setup() error {
 	if err != nil {
 		return err
 	}
+	if net.NumClasses() != s.Data.Classes {
+		return fmt.Errorf("model %s has %d outputs but %s has %d classes", r.Model, net.NumClasses(), r.Dataset, s.Data.Classes)
+	}
 	net.Init(rand.New(rand.NewPCG(StreamSeed(r.Seed, "init"), 0)))
 	o := r.Optimizer
 	h := optim.Hyper{
@@ -200,14 +203,19 @@ func (s *Session) Train(ctx context.Context, save func(*Checkpoint) error, recor
 		e := p.Epoch
 		start := time.Now()
 		f := sched.Factor(e)
-		for b := range loader.Epoch(ctx, e, p.Batch) {
+		// The epoch's own context stops the loader's goroutines however the
+		// loop ends (divergence returns from the middle of it).
+		ectx, cancel := context.WithCancel(ctx)
+		for b := range loader.Epoch(ectx, e, p.Batch) {
 			obj.x, obj.y, obj.n = b.X, b.Y, b.N
 			loss := s.opt.Step(obj, f)
+			n := b.N
 			b.Release()
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				cancel()
 				return nil, &DivergedError{Epoch: e, Step: p.Batch, Loss: loss}
 			}
-			p.Seen += b.N
+			p.Seen += n
 			p.LossSum += loss
 			p.Steps++
 			p.Batch++
@@ -222,6 +230,7 @@ func (s *Session) Train(ctx context.Context, save func(*Checkpoint) error, recor
 				break
 			}
 		}
+		cancel()
 		if err := ctx.Err(); err != nil {
 			if save != nil {
 				if serr := save(s.Checkpoint()); serr != nil {

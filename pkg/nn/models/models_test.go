@@ -194,26 +194,35 @@ func convert64[T nn.Float](v []T) []float64 {
 }
 
 // TestGOMAXPROCSBitIdentical checks that with a fixed shard size the
-// gradients do not depend on the number of CPUs, bit for bit.
+// logits and gradients do not depend on the number of CPUs, bit for bit.
+// Logits runs first, on as many replicas as GOMAXPROCS allows, so the
+// training pass also exercises replicas that were created for evaluation.
 func TestGOMAXPROCSBitIdentical(t *testing.T) {
-	const n = 40
+	const n = 40 // 5 shards of 8
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
-	var ref []float32
+	var refGrad, refLogits []float32
 	var refLoss float64
 	for _, procs := range []int{1, 2, 1, 4} {
 		runtime.GOMAXPROCS(procs)
 		net, x, labels := mlpBatch[float32](t, 8, n)
+		logits := make([]float32, n*10)
+		net.Logits(x, n, logits)
 		loss := net.LossGrad(x, labels, n, false)
-		if ref == nil {
-			ref, refLoss = slices.Clone(net.Grads()), loss
+		if refGrad == nil {
+			refGrad, refLogits, refLoss = slices.Clone(net.Grads()), logits, loss
 			continue
 		}
 		if loss != refLoss {
 			t.Errorf("GOMAXPROCS %d: loss %v, want %v", procs, loss, refLoss)
 		}
-		for i, g := range net.Grads() {
-			if math.Float32bits(g) != math.Float32bits(ref[i]) {
-				t.Fatalf("GOMAXPROCS %d: grad[%d] = %v, want %v bit for bit", procs, i, g, ref[i])
+		for _, c := range []struct {
+			what      string
+			got, want []float32
+		}{{"logits", logits, refLogits}, {"grad", net.Grads(), refGrad}} {
+			for i, g := range c.got {
+				if math.Float32bits(g) != math.Float32bits(c.want[i]) {
+					t.Fatalf("GOMAXPROCS %d: %s[%d] = %v, want %v bit for bit", procs, c.what, i, g, c.want[i])
+				}
 			}
 		}
 	}
@@ -244,18 +253,25 @@ func TestZeroAllocs(t *testing.T) {
 	}
 }
 
-// BenchmarkMLPStep times one LossGrad on a batch of 200 MNIST images.
+// BenchmarkMLPStep times one LossGrad on a batch of 200 MNIST images at
+// the default shard size (7 shards) and with 2 shards of 100.
 func BenchmarkMLPStep(b *testing.B) {
-	for _, n := range []int{200} {
-		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
-			net, x, labels := mlpBatch[float32](b, 0, n)
-			net.LossGrad(x, labels, n, false)
+	for _, tc := range []struct {
+		name         string
+		batch, shard int
+	}{
+		{"batch=200", 200, 0},
+		{"batch=200,shard=100", 200, 100},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			net, x, labels := mlpBatch[float32](b, tc.shard, tc.batch)
+			net.LossGrad(x, labels, tc.batch, false)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				net.LossGrad(x, labels, n, false)
+				net.LossGrad(x, labels, tc.batch, false)
 			}
-			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "img/s")
+			b.ReportMetric(float64(tc.batch)*float64(b.N)/b.Elapsed().Seconds(), "img/s")
 		})
 	}
 }
