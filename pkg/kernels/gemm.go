@@ -32,6 +32,9 @@ func Gemm[T ~float32 | ~float64](transA, transB bool, m, n, k int, alpha T, a []
 	}
 	checkMat("A", transA, m, k, a, lda)
 	checkMat("B", transB, k, n, b, ldb)
+	if counting.Load() {
+		flopCount.Add(int64(2 * m * n * k))
+	}
 	if unsafe.Sizeof(alpha) == 4 {
 		if p := ActivePath(); p != PathGeneric {
 			sgemmAsm(p, transA, transB, m, n, k, float32(alpha), f32(a), lda, f32(b), ldb, float32(beta), f32(c), ldc)

@@ -376,3 +376,21 @@ func FuzzGemm(f *testing.F) {
 		checkResult(t, tc, got, want, c0, ldc, 1e-14)
 	})
 }
+
+func TestCountFLOPs(t *testing.T) {
+	a := make([]float32, 6*4)
+	b := make([]float32, 4*5)
+	c := make([]float32, 6*5)
+	ResetFLOPs()
+	Gemm(false, false, 6, 5, 4, 1, a, 4, b, 5, 0, c, 5)
+	if FLOPs() != 0 {
+		t.Fatalf("counted while off: %d", FLOPs())
+	}
+	CountFLOPs(true)
+	defer CountFLOPs(false)
+	Gemm(false, false, 6, 5, 4, 1, a, 4, b, 5, 0, c, 5)
+	Gemm(true, false, 4, 5, 6, 1, a, 4, c, 5, 1, b, 5)
+	if got, want := FLOPs(), int64(2*6*5*4+2*4*5*6); got != want {
+		t.Fatalf("FLOPs = %d, want %d", got, want)
+	}
+}

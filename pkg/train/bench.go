@@ -1,0 +1,155 @@
+package train
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/bsam-dev/bsam/pkg/kernels"
+	"github.com/bsam-dev/bsam/pkg/nn"
+	"github.com/bsam-dev/bsam/pkg/nn/models"
+	"github.com/bsam-dev/bsam/pkg/optim"
+)
+
+// BenchOptions configure Bench.
+type BenchOptions struct {
+	Model      string
+	Input      nn.Shape // zero: the model's usual input (28×28×1 or 32×32×3)
+	Classes    int      // zero: 10
+	Batch      int
+	ShardSize  int
+	BatchSplit int           // bSAM sub-batches (default 8)
+	MinTime    time.Duration // measure each phase at least this long (after warm-up)
+	// PeakTime is how long to time the SGEMM that estimates the machine's
+	// peak (0: skip the estimate).
+	PeakTime time.Duration
+}
+
+// BenchPhase is the measurement of one phase (an SGD step, a bSAM step, an
+// evaluation forward pass).
+type BenchPhase struct {
+	Name          string  `json:"name"`
+	Steps         int     `json:"steps"`
+	SecondsPerOp  float64 `json:"seconds_per_step"`
+	ImgPerSec     float64 `json:"img_per_s"`
+	AllocsPerStep float64 `json:"allocs_per_step"`
+	GFLOPs        float64 `json:"gflop_per_step"` // counted GEMM work
+	GFLOPS        float64 `json:"gflops"`         // achieved
+	PeakShare     float64 `json:"peak_share"`     // achieved / machine peak (0 if unknown)
+}
+
+// BenchResult is the outcome of Bench.
+type BenchResult struct {
+	Model       string       `json:"model"`
+	Batch       int          `json:"batch"`
+	Params      int          `json:"params"`
+	GOMAXPROCS  int          `json:"gomaxprocs"`
+	KernelPath  string       `json:"kernel_path"`
+	CPU         string       `json:"cpu"`
+	PeakGFLOPS  float64      `json:"peak_gflops"` // SGEMM on all goroutines with the same kernels
+	Phases      []BenchPhase `json:"phases"`
+	BSAMOverSGD float64      `json:"bsam_over_sgd"` // bSAM step time / SGD step time
+	PeakRSSMB   float64      `json:"peak_rss_mb"`
+}
+
+// Bench times training steps of a model on random data: SGD, bSAM (two
+// forward/backward passes per sub-batch plus its element-wise work) and an
+// evaluation forward pass, after a warm-up.
+func Bench(o BenchOptions) (*BenchResult, error) {
+	if o.Input == (nn.Shape{}) {
+		o.Input = nn.Shape{H: 32, W: 32, C: 3}
+		if o.Model == "mlp" || o.Model == "lenet" {
+			o.Input = nn.Shape{H: 28, W: 28, C: 1}
+		}
+	}
+	if o.Classes == 0 {
+		o.Classes = 10
+	}
+	if o.BatchSplit == 0 {
+		o.BatchSplit = 8
+	}
+	if o.Batch < o.BatchSplit || o.Batch%o.BatchSplit != 0 {
+		return nil, fmt.Errorf("batch %d must be a positive multiple of batchsplit %d", o.Batch, o.BatchSplit)
+	}
+	if o.MinTime == 0 {
+		o.MinTime = 3 * time.Second
+	}
+	net, err := models.New[float32](o.Model, o.Input, o.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: o.ShardSize}})
+	if err != nil {
+		return nil, err
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	net.Init(r)
+	size := o.Input.Size()
+	x := make([]float32, o.Batch*size)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	y := make([]int32, o.Batch)
+	for i := range y {
+		y[i] = int32(r.IntN(o.Classes))
+	}
+	res := &BenchResult{Model: o.Model, Batch: o.Batch, Params: len(net.Params()), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		KernelPath: kernels.ActivePath().String(), CPU: cpuModel()}
+	if o.PeakTime > 0 {
+		res.PeakGFLOPS = kernels.PeakGFLOPSParallel(o.PeakTime, runtime.GOMAXPROCS(0))
+	}
+	obj := &batchObjective{net: net, x: x, y: y, n: o.Batch, size: size, bnUpdate: "official"}
+	h := optim.DefaultHyper()
+	h.LR, h.Rho, h.PriorPrec, h.NTrain, h.BatchSplit = 1e-4, 1e-4, 25, 50000, o.BatchSplit
+	w0 := append([]float32(nil), net.Params()...)
+	for _, method := range []string{"sgd", "bsam"} {
+		hm := h
+		if method == "sgd" {
+			hm.BatchSplit = 1
+		}
+		opt, err := optim.New[float32](method, hm, w0, optim.NewRNGNoise[float32](7))
+		if err != nil {
+			return nil, err
+		}
+		res.Phases = append(res.Phases, measure(method+" step", o, func() { opt.Step(obj, 1) }))
+	}
+	logits := make([]float32, o.Batch*o.Classes)
+	res.Phases = append(res.Phases, measure("eval", o, func() { net.Logits(x, o.Batch, logits) }))
+	if res.PeakGFLOPS > 0 {
+		for i := range res.Phases {
+			res.Phases[i].PeakShare = res.Phases[i].GFLOPS / res.PeakGFLOPS
+		}
+	}
+	res.BSAMOverSGD = res.Phases[1].SecondsPerOp / res.Phases[0].SecondsPerOp
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		res.PeakRSSMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
+	}
+	return res, nil
+}
+
+// measure warms a phase up (2 runs), then times it for at least MinTime and
+// counts its allocations and GEMM work.
+func measure(name string, o BenchOptions, step func()) BenchPhase {
+	step()
+	step()
+	kernels.ResetFLOPs()
+	kernels.CountFLOPs(true)
+	step()
+	kernels.CountFLOPs(false)
+	flops := float64(kernels.FLOPs())
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	n := 0
+	for time.Since(start) < o.MinTime || n < 3 {
+		step()
+		n++
+	}
+	el := time.Since(start).Seconds()
+	runtime.ReadMemStats(&m1)
+	p := BenchPhase{Name: name, Steps: n, SecondsPerOp: el / float64(n)}
+	p.ImgPerSec = float64(o.Batch) / p.SecondsPerOp
+	p.AllocsPerStep = float64(m1.Mallocs-m0.Mallocs) / float64(n)
+	p.GFLOPs = flops / 1e9
+	p.GFLOPS = p.GFLOPs / p.SecondsPerOp
+	return p
+}
