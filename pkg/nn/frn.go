@@ -22,6 +22,8 @@ type FRN[T Float] struct {
 	x, z, dx            []T
 	rs                  []T // (ν²+ε)^(-1/2) per example and channel
 	acc                 []T // per-channel scratch
+	tiles               []T // 5 per-channel vectors repeated to tileLen
+	tileLen             int
 	maxN                int
 }
 
@@ -61,6 +63,29 @@ func (f *FRN[T]) alloc(n int) {
 	f.dx = make([]T, n*f.shape.Size())
 	f.rs = make([]T, n*f.shape.C)
 	f.acc = make([]T, 3*f.shape.C)
+	c := f.shape.C
+	f.tileLen = c * max(1, frnTile/c)
+	f.tiles = make([]T, 5*f.tileLen)
+}
+
+// frnTile is about how many values the element-wise loops handle per
+// chunk: per-channel vectors are repeated to a whole number of pixels of
+// about this length, so the per-chunk overhead is paid once per ~256
+// values instead of once per pixel.
+const frnTile = 256
+
+// tile fills dst by repeating src.
+func tile[T Float](dst, src []T) {
+	for p := 0; p < len(dst); p += len(src) {
+		copy(dst[p:], src)
+	}
+}
+
+// fold adds the len(dst)-periodic segments of src into dst (+=).
+func fold[T Float](dst, src []T) {
+	for p := 0; p < len(src); p += len(dst) {
+		addInPlace(dst, src[p:p+len(dst)])
+	}
 }
 
 // Forward normalises each example and channel and applies the TLU.
@@ -71,18 +96,19 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 	c, hw := f.shape.C, f.shape.H*f.shape.W
 	sz := hw * c
 	inv := 1 / float64(hw)
+	L := f.tileLen
+	betaT, tauT := f.tiles[2*L:3*L], f.tiles[3*L:4*L]
+	tile(betaT, f.beta[:c])
+	tile(tauT, f.tau[:c])
 	for i := 0; i < n; i++ {
 		xi := x[i*sz : (i+1)*sz]
 		zi := f.z[i*sz : (i+1)*sz]
+		nuT := f.tiles[:L]
+		clear(nuT)
+		sumSquares(nuT, xi)
 		nu := f.acc[:c]
 		clear(nu)
-		for p := 0; p+c <= len(xi); p += c {
-			px := xi[p : p+c]
-			nu := nu[:len(px)]
-			for j, v := range px {
-				nu[j] += v * v
-			}
-		}
+		fold(nu, nuT)
 		rs := f.rs[i*c : (i+1)*c]
 		sc := f.acc[c : 2*c]
 		for j := range rs {
@@ -90,18 +116,34 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 			rs[j] = r
 			sc[j] = r * f.gamma[j]
 		}
-		frnAffineTLU(zi, xi, sc, f.beta[:c], f.tau[:c])
+		scT := f.tiles[L : 2*L]
+		tile(scT, sc)
+		frnAffineTLU(zi, xi, scT, betaT, tauT)
 	}
 	return f.z[:n*sz]
 }
 
-// frnAffineTLU sets z = max(x·a + b, τ) with per-channel a, b, τ over
-// pixels of len(a) channels.
+// sumSquares accumulates x² into the len(acc)-periodic accumulator acc;
+// len(x) must be a multiple of the channel count that len(acc) is.
+func sumSquares[T Float](acc, x []T) {
+	c := len(acc)
+	for p := 0; p < len(x); p += c {
+		px := x[p:min(p+c, len(x))]
+		pa := acc[:len(px)]
+		for j, v := range px {
+			pa[j] += v * v
+		}
+	}
+}
+
+// frnAffineTLU sets z = max(x·a + b, τ), where a, b and τ are per-channel
+// vectors tiled to a whole number of pixels (the loop runs over chunks of
+// len(a) values; the last one may be shorter).
 func frnAffineTLU[T Float](z, x, a, b, tau []T) {
 	c := len(a)
-	for p := 0; p+c <= len(x); p += c {
-		px := x[p : p+c]
-		pz := z[p : p+c]
+	for p := 0; p < len(x); p += c {
+		px := x[p:min(p+c, len(x))]
+		pz := z[p : p+len(px)]
 		pz = pz[:len(px)]
 		pa, pb, pt := a[:len(px)], b[:len(px)], tau[:len(px)]
 		for j, v := range px {
@@ -122,6 +164,9 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 	inv := 1 / T(hw)
 	gamma := f.gamma[:c]
 	dgamma, dbeta, dtau := f.dgamma[:c], f.dbeta[:c], f.dtau[:c]
+	L := f.tileLen
+	tauT := f.tiles[3*L : 4*L]
+	tile(tauT, f.tau[:c])
 	for i := 0; i < n; i++ {
 		xi := f.x[i*sz : (i+1)*sz]
 		zi := f.z[i*sz : (i+1)*sz]
@@ -130,7 +175,17 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 		// sgx = Σ g·x, sg = Σ g, sd = Σ dz per channel.
 		sgx, sg, sd := f.acc[:c], f.acc[c:2*c], f.acc[2*c:3*c]
 		clear(f.acc)
-		frnBackSums(sgx, sg, sd, xi, zi, di, f.tau[:c])
+		t1, t2, t3 := f.tiles[:L], f.tiles[L:2*L], f.tiles[4*L:5*L]
+		clear(t1)
+		clear(t2)
+		clear(t3)
+		// g goes into dx's buffer, which the last pass overwrites in place.
+		g := f.dx[i*sz : (i+1)*sz]
+		frnGate(g, t3, di, zi, tauT)
+		frnGateSums(t1, t2, g, xi)
+		fold(sgx, t1)
+		fold(sg, t2)
+		fold(sd, t3)
 		for j := range sgx {
 			dgamma[j] += sgx[j] * rs[j]
 			dbeta[j] += sg[j]
@@ -146,7 +201,10 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 			a[j] = gamma[j] * r
 			bb[j] = a[j] * r * r * sgx[j] * inv
 		}
-		frnBackDX(f.dx[i*sz:(i+1)*sz], xi, zi, di, a, bb, f.tau[:c])
+		aT, bT := f.tiles[:L], f.tiles[L:2*L]
+		tile(aT, a)
+		tile(bT, bb)
+		frnBackDX(g, xi, aT, bT)
 	}
 	if !needDX {
 		return nil
@@ -154,88 +212,67 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 	return f.dx[:n*sz]
 }
 
-// frnBackSums accumulates per channel Σ g·x, Σ g and Σ dz, where
-// g = dz·[z > τ].
-func frnBackSums[T Float](sgx, sg, sd, x, z, dz, tau []T) {
-	if v, ok := any(x).([]float32); ok {
-		frnBackSums32(any(sgx).([]float32), any(sg).([]float32), any(sd).([]float32),
-			v, any(z).([]float32), any(dz).([]float32), any(tau).([]float32))
+// The backward element-wise passes run over chunks of tiled per-channel
+// vectors (see frnTile) and keep few slices live, so the compiler keeps the
+// loop in registers.
+
+// frnGate sets g = dz·[z > τ] and accumulates Σ dz into the periodic sd.
+func frnGate[T Float](g, sd, dz, z, tau []T) {
+	if v, ok := any(g).([]float32); ok {
+		frnGate32(v, any(sd).([]float32), any(dz).([]float32), any(z).([]float32), any(tau).([]float32))
 		return
 	}
 	c := len(tau)
-	sgx, sg, sd = sgx[:c], sg[:c], sd[:c]
-	for p := 0; p+c <= len(x); p += c {
-		px := x[p : p+c]
-		pz, pd := z[p:p+c], dz[p:p+c]
-		pz, pd = pz[:len(px)], pd[:len(px)]
-		pt, a1, a2, a3 := tau[:len(px)], sgx[:len(px)], sg[:len(px)], sd[:len(px)]
-		for j, v := range px {
-			d := pd[j]
-			g := d
+	for p := 0; p < len(dz); p += c {
+		pd := dz[p:min(p+c, len(dz))]
+		pg, pz := g[p:p+len(pd)], z[p:p+len(pd)]
+		pt, ps := tau[:len(pd)], sd[:len(pd)]
+		for j, d := range pd {
+			ps[j] += d
 			if pz[j] <= pt[j] {
-				g = 0
+				d = 0
 			}
-			a1[j] += g * v
-			a2[j] += g
-			a3[j] += d
+			pg[j] = d
 		}
 	}
 }
 
-// frnBackDX sets dx = a·g − b·x with g = dz·[z > τ].
-func frnBackDX[T Float](dx, x, z, dz, a, b, tau []T) {
-	if v, ok := any(x).([]float32); ok {
-		frnBackDX32(any(dx).([]float32), v, any(z).([]float32), any(dz).([]float32),
-			any(a).([]float32), any(b).([]float32), any(tau).([]float32))
-		return
-	}
+// frnGate32 is frnGate for float32 with a branch-free mask: the TLU's
+// mask is data-dependent and would mispredict about half the time.
+func frnGate32(g, sd, dz, z, tau []float32) {
 	c := len(tau)
-	for p := 0; p+c <= len(x); p += c {
-		px := x[p : p+c]
-		pz, pd, po := z[p:p+c], dz[p:p+c], dx[p:p+c]
-		pz, pd, po = pz[:len(px)], pd[:len(px)], po[:len(px)]
-		pt, pa, pb := tau[:len(px)], a[:len(px)], b[:len(px)]
-		for j, v := range px {
-			g := pd[j]
-			if pz[j] <= pt[j] {
-				g = 0
-			}
-			po[j] = pa[j]*g - pb[j]*v
+	for p := 0; p < len(dz); p += c {
+		pd := dz[p:min(p+c, len(dz))]
+		pg, pz := g[p:p+len(pd)], z[p:p+len(pd)]
+		pt, ps := tau[:len(pd)], sd[:len(pd)]
+		for j, d := range pd {
+			ps[j] += d
+			pg[j] = math.Float32frombits(math.Float32bits(d) & passMask(pz[j], pt[j]))
 		}
 	}
 }
 
-// frnBackSums32 is frnBackSums for float32 with a branch-free mask: the
-// TLU's mask is data-dependent and mispredicts about half the time.
-func frnBackSums32(sgx, sg, sd, x, z, dz, tau []float32) {
-	c := len(tau)
-	sgx, sg, sd = sgx[:c], sg[:c], sd[:c]
-	for p := 0; p+c <= len(x); p += c {
-		px := x[p : p+c]
-		pz, pd := z[p:p+c], dz[p:p+c]
-		pz, pd = pz[:len(px)], pd[:len(px)]
-		pt, a1, a2, a3 := tau[:len(px)], sgx[:len(px)], sg[:len(px)], sd[:len(px)]
-		for j, v := range px {
-			d := pd[j]
-			g := math.Float32frombits(math.Float32bits(d) & passMask(pz[j], pt[j]))
-			a1[j] += g * v
-			a2[j] += g
-			a3[j] += d
+// frnGateSums accumulates Σ g·x and Σ g into the periodic sgx and sg.
+func frnGateSums[T Float](sgx, sg, g, x []T) {
+	c := len(sgx)
+	for p := 0; p < len(g); p += c {
+		pg := g[p:min(p+c, len(g))]
+		px, a1, a2 := x[p:p+len(pg)], sgx[:len(pg)], sg[:len(pg)]
+		for j, v := range pg {
+			a1[j] += v * px[j]
+			a2[j] += v
 		}
 	}
 }
 
-// frnBackDX32 is frnBackDX for float32 with a branch-free mask.
-func frnBackDX32(dx, x, z, dz, a, b, tau []float32) {
-	c := len(tau)
-	for p := 0; p+c <= len(x); p += c {
-		px := x[p : p+c]
-		pz, pd, po := z[p:p+c], dz[p:p+c], dx[p:p+c]
-		pz, pd, po = pz[:len(px)], pd[:len(px)], po[:len(px)]
-		pt, pa, pb := tau[:len(px)], a[:len(px)], b[:len(px)]
-		for j, v := range px {
-			g := math.Float32frombits(math.Float32bits(pd[j]) & passMask(pz[j], pt[j]))
-			po[j] = pa[j]*g - pb[j]*v
+// frnBackDX sets g = a·g − b·x in place (periodic a, b).
+func frnBackDX[T Float](g, x, a, b []T) {
+	c := len(a)
+	for p := 0; p < len(g); p += c {
+		pg := g[p:min(p+c, len(g))]
+		px, pa, pb := x[p:p+len(pg)], a[:len(pg)], b[:len(pg)]
+		for j, v := range pg {
+			pg[j] = pa[j]*v - pb[j]*px[j]
 		}
 	}
 }

@@ -45,6 +45,8 @@ func TestFRNGradientsFiniteDifference(t *testing.T) {
 		// where central differences are less accurate.
 		{"1x1x6", Shape{1, 1, 6}, 3, 1e-6},
 		{"5x3x2", Shape{5, 3, 2}, 1, 1e-7},
+		// 396 values per example: one 255-value tile chunk and a tail.
+		{"12x11x3", Shape{12, 11, 3}, 2, 1e-7},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,4 +108,49 @@ func BenchmarkFRN(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(x)*b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
 	})
+}
+
+// TestFRNFloat32 compares the float32 layer (branch-free specialisations)
+// with the float64 one on shapes with and without a partial tile chunk.
+func TestFRNFloat32(t *testing.T) {
+	for _, in := range []Shape{{32, 32, 16}, {10, 10, 3}, {8, 8, 64}, {3, 5, 7}} {
+		r := rand.New(rand.NewPCG(41, uint64(in.C)))
+		n := 3
+		f64 := newFDLayer(NewFRN[float64](""), in, r)
+		l32 := NewFRN[float32]("")
+		var b Builder
+		l32.Setup(&b, in)
+		p32 := make([]float32, len(f64.params))
+		for i := range p32 {
+			p32[i] = float32(f64.params[i])
+			f64.params[i] = float64(p32[i])
+		}
+		g32 := make([]float32, len(p32))
+		l32.Bind(p32, g32, nil)
+		x, dz := randSlice(r, n*in.Size()), randSlice(r, n*in.Size())
+		x32, dz32 := make([]float32, len(x)), make([]float32, len(x))
+		for i := range x {
+			x32[i], dz32[i] = float32(x[i]), float32(dz[i])
+			x[i], dz[i] = float64(x32[i]), float64(dz32[i])
+		}
+		clear(f64.grads)
+		z64 := f64.l.Forward(trainCtx(n), x)
+		dx64 := f64.l.Backward(trainCtx(n), dz, true)
+		z32 := l32.Forward(trainCtx(n), x32)
+		dx32 := l32.Backward(trainCtx(n), dz32, true)
+		for _, c := range []struct {
+			name string
+			a    []float32
+			b    []float64
+		}{{"z", z32, z64}, {"dx", dx32, dx64}, {"grads", g32, f64.grads}} {
+			var diff, scale float64
+			for i, w := range c.b {
+				diff = max(diff, math.Abs(float64(c.a[i])-w))
+				scale = max(scale, math.Abs(w))
+			}
+			if diff/scale > 2e-5 {
+				t.Errorf("%v %s: float32 differs from float64 by %.2g of its scale", in, c.name, diff/scale)
+			}
+		}
+	}
 }

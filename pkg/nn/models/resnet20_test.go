@@ -87,11 +87,13 @@ func engineTensor(t *testing.T, v []float64, shape []int, layout string) []float
 
 func TestResNet20FRNGolden(t *testing.T) {
 	// float32 runs on every GEMM path this CPU has. One TLU pre-activation
-	// of the reference batch (stack3.1.layer1, measured) lies within ~2e-7
-	// of τ, inside float32 rounding: depending on the kernel's summation
-	// order its mask flips, which moves the gradients of the layers below
-	// by up to ~3e-3 of their scale. Loss and logits do not see the flip.
-	// The portable path agrees to 1e-4; faster paths get gradTol 5e-3.
+	// of the reference batch (stack3.1.layer1) lies within ~2e-7 of τ,
+	// inside float32 rounding: with some summation orders (an earlier
+	// version of this engine on the AVX-512 path) its mask flips, which
+	// moves the gradients of the layers below by up to ~3e-3 of their
+	// scale while loss and logits stay within 2e-7. The portable path must
+	// agree to 1e-4; the fast paths (today also within 1e-5) are allowed the
+	// flip, so a kernel change that only reorders sums does not fail here.
 	for _, p := range kernels.Paths() {
 		t.Run("float32/"+p.String(), func(t *testing.T) {
 			defer kernels.SetPath(p)()
