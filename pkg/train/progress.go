@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 )
@@ -13,20 +14,24 @@ import (
 // progress draws a live bar for one run on a terminal; with a nil writer
 // every method is a no-op (the caller logs plain lines instead).
 type progress struct {
-	w      io.Writer
-	label  string
-	bar    *progressbar.ProgressBar
-	epochs int
-	rate   float64
+	w         io.Writer
+	label     string
+	bar       *progressbar.ProgressBar
+	epochs    int
+	batchSize int
+	// since and steps measure the current epoch's throughput.
+	since   time.Time
+	steps   int
+	epochAt int
 }
 
 func newProgress(w io.Writer, label string) *progress { return &progress{w: w, label: label} }
 
-func (p *progress) start(epochs, batches int) {
+func (p *progress) start(epochs, batches, batch int) {
 	if p.w == nil {
 		return
 	}
-	p.epochs = epochs
+	p.epochs, p.batchSize, p.epochAt = epochs, batch, -1
 	p.bar = progressbar.NewOptions(epochs*batches,
 		progressbar.OptionSetWriter(p.w),
 		progressbar.OptionSetDescription(p.label),
@@ -43,11 +48,14 @@ func (p *progress) batch(epoch, step int, loss float64) {
 	if p.bar == nil {
 		return
 	}
-	p.bar.Describe(fmt.Sprintf("%s · epoch %d/%d · loss %.4f · %.0f img/s", p.label, epoch+1, p.epochs, loss, p.rate))
+	if epoch != p.epochAt {
+		p.epochAt, p.since, p.steps = epoch, time.Now(), 0
+	}
+	p.steps++
+	rate := float64(p.steps*p.batchSize) / time.Since(p.since).Seconds()
+	p.bar.Describe(fmt.Sprintf("%s · epoch %d/%d · loss %.4f · %.0f img/s", p.label, epoch+1, p.epochs, loss, rate))
 	p.bar.Add(1)
 }
-
-func (p *progress) epoch(rec EpochRecord) { p.rate = rec.ImgPerSec }
 
 func (p *progress) finish() {
 	if p.bar != nil {

@@ -49,7 +49,7 @@ type Meta struct {
 	ConfigHash string    `json:"config_hash"`
 	Status     string    `json:"status"` // running, done, failed
 	Reason     string    `json:"reason,omitempty"`
-	Epoch      int       `json:"epoch"` // epochs completed
+	Epoch      int       `json:"epoch"`             // epochs completed
 	Resumed    int       `json:"resumed,omitempty"` // how many times the run was resumed
 	Started    time.Time `json:"started"`
 	Ended      time.Time `json:"ended,omitzero"`
@@ -167,7 +167,6 @@ func runOne(ctx context.Context, r config.Run, outDir string, data *datasets.Dat
 		Start: bar.start,
 		Batch: bar.batch,
 		Epoch: func(rec EpochRecord) {
-			bar.epoch(rec)
 			if o.Progress == nil {
 				log.Info("epoch", "epoch", rec.Epoch, "lr_factor", round(rec.LRFactor, 6), "train_loss", round(rec.TrainLoss, 5),
 					"test_acc", round(rec.TestAcc, 3), "test_nll", round(rec.TestNLL, 5), "img_per_s", round(rec.ImgPerSec, 0))

@@ -43,8 +43,9 @@ func (e *DivergedError) Error() string {
 
 // Hooks let the caller observe a run (progress display, logging).
 type Hooks struct {
-	// Start is called once with the number of epochs and batches per epoch.
-	Start func(epochs, batches int)
+	// Start is called once with the number of epochs, batches per epoch and
+	// the batch size.
+	Start func(epochs, batches, batchSize int)
 	// Batch is called after every optimizer step with the running mean loss.
 	Batch func(epoch, step int, meanLoss float64)
 	// Epoch is called after every epoch with its record.
@@ -196,7 +197,7 @@ func (s *Session) Train(ctx context.Context, save func(*Checkpoint) error, recor
 	obj := &batchObjective{net: s.net, size: s.Data.Train.Shape.Size(), bnUpdate: r.Optimizer.BNUpdate}
 	epochs := sched.NumEpochs()
 	if s.Hooks.Start != nil {
-		s.Hooks.Start(epochs, loader.NumBatches())
+		s.Hooks.Start(epochs, loader.NumBatches(), r.BatchSize)
 	}
 	p := &s.pos
 	for p.Epoch < epochs {
