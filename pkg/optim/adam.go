@@ -69,7 +69,7 @@ func (o *adam[T]) Step(obj Objective[T], lrFactor float64) float64 {
 	b1, b2 := T(o.beta1), T(o.beta2)
 	c1, c2 := T(1-o.beta1), T(1-o.beta2)
 	step := T(o.lr * lrFactor / bc1)
-	invSqrtBC2 := 1 / math.Sqrt(bc2)
+	invSqrtBC2 := T(1 / math.Sqrt(bc2))
 	eps, delta := T(o.eps), T(o.delta)
 	for i, wi := range w {
 		d := g[i] + delta*wi
@@ -77,7 +77,7 @@ func (o *adam[T]) Step(obj Objective[T], lrFactor float64) float64 {
 		vi := b2*v[i] + c2*d*d
 		m[i] = mi
 		v[i] = vi
-		den := T(math.Sqrt(float64(vi))*invSqrtBC2) + eps
+		den := sqrtT(vi)*invSqrtBC2 + eps // √v̂ + ε, in T arithmetic
 		w[i] = wi - step*mi/den
 	}
 	return loss

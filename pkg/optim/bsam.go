@@ -32,11 +32,11 @@ type bsam[T nn.Float] struct {
 	m            int
 	w, gm, s     []T
 	noise        Noise[T]
-	e            []T // e_k
+	e            []T // e_k, for Noise sources without Sample
 	sd           []T // sqrt(1/(N·s)), once per step
 	rs           []T // ρ/s, once per step
-	point        []T // θ_k, then w + ε_k
-	gsum         []T // Σ_k g̃_k
+	point        []T // θ_k, then w + ε_k (unless the objective has a Target)
+	gsum         []T // Σ_{k<m−1} g̃_k
 	habs         []T // Σ_k |g_k|
 }
 
@@ -85,72 +85,69 @@ func (o *bsam[T]) NData() float64 { return o.ndata }
 
 // Step performs one bSAM update and returns the mean over sub-batches of the
 // loss at w + ε_k.
+//
+// The element-wise work is fused into few passes, in T arithmetic:
+//
+//   - once per step, sd = 1/sqrt(N·s) and rs = ρ·N·sd² (= ρ/s);
+//   - per sub-batch, θ_k = w + e_k·sd (generated chunk by chunk by a
+//     SampleNoise source, without storing e_k), then one pass writing
+//     w + g_k·rs and accumulating |g_k|, then one accumulating g̃_k (the
+//     last sub-batch's g̃ goes straight into the update);
+//   - the update uses 1/s = N·sd² and sqrt(s) = sqrt(N)·s·sd, so a step
+//     takes one square root and one division per parameter.
+//
+// With a ParamsTarget objective, θ_k and w + ε_k are written into the
+// objective's buffer.
 func (o *bsam[T]) Step(obj Objective[T], lrFactor float64) float64 {
 	w := o.w
 	n := len(w)
 	s := o.s[:n]
 	gm := o.gm[:n]
-	e := o.e[:n]
 	point := o.point[:n]
 	gsum := o.gsum[:n]
 	habs := o.habs[:n]
 	sd := o.sd[:n]
 	rs := o.rs[:n]
+	if t := target(obj, n); t != nil {
+		point = t
+	}
 	// s is fixed during the sub-batch loop: compute its square roots and
 	// reciprocals once per step, not once per sub-batch.
-	PosteriorStd(sd, s, o.ndata)
-	rho := T(o.rho)
-	for i, si := range s {
-		rs[i] = rho / si
-	}
+	nd := T(o.ndata)
+	sdRs(sd, rs, s, nd, T(o.rho)*nd)
+	sn, hasSample := o.noise.(SampleNoise[T])
+	m := o.m
 	var loss float64
-	for k := 0; k < o.m; k++ {
-		o.noise.Normal(k, e)
-		PosteriorSampleStd(point, w, sd, e)
-		_, g := obj.Eval(point, k, o.m, 0)
-		g = g[:n]
-		if k == 0 {
-			for i, gi := range g {
-				point[i] = w[i] + gi*rs[i]
-				habs[i] = abs(gi)
-			}
+	var gt []T
+	for k := 0; k < m; k++ {
+		if hasSample {
+			sn.Sample(k, point, w, sd)
 		} else {
-			for i, gi := range g {
-				point[i] = w[i] + gi*rs[i]
-				habs[i] += abs(gi)
-			}
+			e := o.e[:n]
+			o.noise.Normal(k, e)
+			sampleStd(point, w, e, sd)
 		}
-		l, gt := obj.Eval(point, k, o.m, 1)
+		_, g := obj.Eval(point, k, m, 0)
+		perturb(point, w, g[:n], rs, habs, k == 0)
+		var l float64
+		l, gt = obj.Eval(point, k, m, 1)
 		loss += l
 		gt = gt[:n]
-		if k == 0 {
-			copy(gsum, gt)
-		} else {
-			for i, v := range gt {
-				gsum[i] += v
-			}
+		if k < m-1 {
+			accumulate(gsum, gt, k == 0)
 		}
 	}
-	inv := T(1 / float64(o.m))
-	b1, c1 := T(o.beta1), T(1-o.beta1)
-	b2, c2 := T(o.beta2), T(1-o.beta2)
-	lr, delta := T(o.lr*lrFactor), T(o.delta)
-	gd := T(o.damping + o.delta)
-	for i, wi := range w {
-		si := s[i]
-		mi := b1*gm[i] + c1*(gsum[i]*inv+delta*wi)
-		gm[i] = mi
-		w[i] = wi - lr*mi/si
-		h := T(math.Sqrt(float64(si))) * (habs[i] * inv)
-		s[i] = b2*si + c2*(h+gd)
+	// gsum holds Σ_{k<m−1} g̃_k (zero, never written, when m = 1).
+	c := bsamCoef[T]{
+		b1: T(o.beta1), c1: T(1 - o.beta1),
+		b2: T(o.beta2), c2: T(1 - o.beta2),
+		lrN:   T(o.lr * lrFactor * o.ndata),
+		delta: T(o.delta),
+		sqrtN: T(math.Sqrt(o.ndata)),
+		gd:    T(o.damping + o.delta),
+		inv:   T(1 / float64(m)),
 	}
+	bsamUpdate(w, gm, s, sd, gsum, gt, habs, &c)
 	o.noise.NextStep()
-	return loss / float64(o.m)
-}
-
-func abs[T nn.Float](x T) T {
-	if x < 0 {
-		return -x
-	}
-	return x
+	return loss / float64(m)
 }

@@ -25,6 +25,20 @@
 // [Bayesian]; [PosteriorSample] is the one formula for drawing from the
 // posterior, used by the training noise and by test-time model averaging.
 //
+// An objective that evaluates the model from its own parameter buffer can
+// implement [ParamsTarget]: the optimizers then write each evaluation point
+// straight into that buffer instead of a scratch vector the objective would
+// copy.
+//
+// Speed: a bSAM step's element-wise work is fused into few passes (one
+// square root and one division per parameter per step; per sub-batch one
+// pass that samples θ_k, one that forms w + ε_k and accumulates |g_k|, one
+// that accumulates g̃_k). [RNGNoise] generates its normals with an
+// AVX-512 ziggurat where the CPU has it, writing θ_k = w + e_k·σ chunk by
+// chunk on a worker pool ([RNGNoise.Sample]), and the float32 element-wise
+// loops of bSAM and SAM run as AVX-512 code with the same IEEE operations
+// as the Go loops, so results do not depend on the CPU.
+//
 // Steps allocate nothing in steady state: all scratch vectors are
 // allocated by [New].
 package optim

@@ -14,7 +14,9 @@ import (
 // N(w, diag(1/(ndata·s))) into dst: dst_i = w_i + e_i·sqrt(1/(ndata·s_i)),
 // with e a standard-normal draw. bSAM's training noise (SPEC §1.4 step 1)
 // and test-time Bayesian model averaging (SPEC §4) both use this formula
-// and one N (= ntrain·dafactor). dst may alias w or e.
+// and one N (= ntrain·dafactor); bSAM's step computes sqrt(1/(N·s)) in T
+// arithmetic (as the official float32 code), so its samples may differ from
+// these in the last bit. dst may alias w or e.
 //
 // When many samples share one s (the m sub-batches of a bSAM step, the J
 // samples of a BMA), PosteriorStd once followed by PosteriorSampleStd per
@@ -39,11 +41,7 @@ func PosteriorStd[T nn.Float](dst, s []T, ndata float64) {
 // PosteriorSampleStd writes dst = w + e·sd, with sd from PosteriorStd: the
 // same sample as PosteriorSample(dst, w, s, e, ndata). dst may alias w or e.
 func PosteriorSampleStd[T nn.Float](dst, w, sd, e []T) {
-	n := len(dst)
-	w, sd, e = w[:n], sd[:n], e[:n]
-	for i := range dst {
-		dst[i] = w[i] + e[i]*sd[i]
-	}
+	sampleStd(dst, w, e, sd)
 }
 
 // posteriorStd is sqrt(1/(ndata·s)), computed in float64 and rounded to T.
@@ -51,7 +49,9 @@ func posteriorStd[T nn.Float](s T, ndata float64) T {
 	return T(math.Sqrt(1 / (ndata * float64(s))))
 }
 
-// FillNormal fills dst with independent standard-normal draws from r.
+// FillNormal fills dst with independent standard-normal draws from r
+// (rand.Rand.NormFloat64 rounded to T). RNGNoise does not use it: it has
+// its own faster generator.
 func FillNormal[T nn.Float](r *rand.Rand, dst []T) {
 	for i := range dst {
 		dst[i] = T(r.NormFloat64())
@@ -59,39 +59,41 @@ func FillNormal[T nn.Float](r *rand.Rand, dst []T) {
 }
 
 // NoiseChunk is the number of consecutive values of one RNGNoise draw that
-// come from one PCG stream.
+// come from one generator stream.
 const NoiseChunk = 1 << 14
 
 // RNGNoise is the training Noise source of bSAM. Value i of the draw for
-// sub-batch k of step t comes from the PCG stream of (seed, t, k, chunk =
-// i/NoiseChunk), seeded by a splitmix64 mix of the four numbers, and read
-// from the chunk's start with FillNormal. So draws do not depend on the
-// order of calls, resuming a run only needs the step counter (Step/SetStep),
-// and long draws are generated in parallel, one chunk per job, on
-// GOMAXPROCS goroutines without changing any value. It is not safe for
-// concurrent use.
+// sub-batch k of step t comes from the stream of (seed, t, k, chunk =
+// i/NoiseChunk), read from the chunk's start: a ziggurat normal generator
+// on eight xoshiro256++ lanes (normGen, float32 values) seeded by a
+// splitmix64 mix of the four numbers (streamState). So draws do not depend
+// on the order of calls or on the CPU, resuming a run only needs the step
+// counter (Step/SetStep), and long draws are generated in parallel, one
+// chunk per job, on GOMAXPROCS goroutines without changing any value. It is
+// not safe for concurrent use.
 type RNGNoise[T nn.Float] struct {
 	seed uint64
 	step uint64
-	gen  chunkGen[T]
 	pool *noisePool[T] // nil: generate on the calling goroutine
 }
 
-// chunkGen generates chunks with its own PCG stream state.
-type chunkGen[T nn.Float] struct {
-	pcg *rand.PCG
-	rng *rand.Rand
-}
-
-func newChunkGen[T nn.Float]() chunkGen[T] {
-	pcg := rand.NewPCG(0, 0)
-	return chunkGen[T]{pcg: pcg, rng: rand.New(pcg)}
-}
-
-// fill writes chunk c of the draw (seed, step, k) into dst.
-func (g chunkGen[T]) fill(seed, step, k uint64, c int, dst []T) {
-	g.pcg.Seed(streamSeed(seed, step, k, uint64(c)))
-	FillNormal(g.rng, dst[c*NoiseChunk:min(len(dst), (c+1)*NoiseChunk)])
+// fillChunk writes chunk c of the draw (seed, step, k) into dst, or, when w
+// is not nil, chunk c of the posterior sample dst = w + e·sd.
+func fillChunk[T nn.Float](seed, step, k uint64, c int, dst, w, sd []T) {
+	lo, hi := c*NoiseChunk, min(len(dst), (c+1)*NoiseChunk)
+	g := streamState(seed, step, k, uint64(c))
+	if w == nil {
+		fillNormal(&g, dst[lo:hi])
+		return
+	}
+	// Generate a block at a time into a buffer that stays in L1, then
+	// apply the affine map; dst may alias w or sd.
+	var buf [zigBlock]T
+	for ; lo < hi; lo += zigBlock {
+		e := buf[:min(zigBlock, hi-lo)]
+		fillNormal(&g, e)
+		sampleStd(dst[lo:lo+len(e)], w[lo:], e, sd[lo:])
+	}
 }
 
 // noisePool is a set of goroutines that generate chunks.
@@ -103,16 +105,15 @@ type noisePool[T nn.Float] struct {
 type noiseJob[T nn.Float] struct {
 	seed, step, k uint64
 	c             int
-	dst           []T
+	dst, w, sd    []T
 }
 
 func newNoisePool[T nn.Float](workers int) *noisePool[T] {
 	p := &noisePool[T]{jobs: make(chan noiseJob[T], 4*workers)}
 	for i := 0; i < workers; i++ {
 		go func() {
-			g := newChunkGen[T]()
 			for j := range p.jobs {
-				g.fill(j.seed, j.step, j.k, j.c, j.dst)
+				fillChunk(j.seed, j.step, j.k, j.c, j.dst, j.w, j.sd)
 				p.wg.Done()
 			}
 		}()
@@ -122,7 +123,7 @@ func newNoisePool[T nn.Float](workers int) *noisePool[T] {
 
 // NewRNGNoise returns a noise source for the given seed, at step 0.
 func NewRNGNoise[T nn.Float](seed uint64) *RNGNoise[T] {
-	r := &RNGNoise[T]{seed: seed, gen: newChunkGen[T]()}
+	r := &RNGNoise[T]{seed: seed}
 	if w := runtime.GOMAXPROCS(0); w > 1 {
 		r.pool = newNoisePool[T](w)
 		jobs := r.pool.jobs
@@ -133,17 +134,34 @@ func NewRNGNoise[T nn.Float](seed uint64) *RNGNoise[T] {
 
 // Normal fills dst with the standard-normal draw for sub-batch k of the
 // current step.
-func (r *RNGNoise[T]) Normal(k int, dst []T) {
+func (r *RNGNoise[T]) Normal(k int, dst []T) { r.run(k, dst, nil, nil) }
+
+// Sample writes the posterior sample dst = w + e·sd, where e is the draw
+// Normal(k, ·) would write, without storing e: each chunk is generated
+// and mapped while it is in cache. dst may alias w or sd; w and sd must be
+// at least as long as dst. With sd from PosteriorStd it gives the values of
+// Normal followed by PosteriorSampleStd.
+func (r *RNGNoise[T]) Sample(k int, dst, w, sd []T) {
+	if len(w) < len(dst) || len(sd) < len(dst) {
+		panic(fmt.Sprintf("optim.RNGNoise.Sample: dst has %d values, w %d, sd %d", len(dst), len(w), len(sd)))
+	}
+	if w == nil { // len(dst) == 0
+		return
+	}
+	r.run(k, dst, w, sd)
+}
+
+func (r *RNGNoise[T]) run(k int, dst, w, sd []T) {
 	chunks := (len(dst) + NoiseChunk - 1) / NoiseChunk
 	if r.pool == nil || chunks < 2 {
 		for c := 0; c < chunks; c++ {
-			r.gen.fill(r.seed, r.step, uint64(k), c, dst)
+			fillChunk(r.seed, r.step, uint64(k), c, dst, w, sd)
 		}
 		return
 	}
 	r.pool.wg.Add(chunks)
 	for c := 0; c < chunks; c++ {
-		r.pool.jobs <- noiseJob[T]{seed: r.seed, step: r.step, k: uint64(k), c: c, dst: dst}
+		r.pool.jobs <- noiseJob[T]{seed: r.seed, step: r.step, k: uint64(k), c: c, dst: dst, w: w, sd: sd}
 	}
 	r.pool.wg.Wait()
 }
@@ -158,11 +176,10 @@ func (r *RNGNoise[T]) Step() uint64 { return r.step }
 // SetStep sets the step counter, for resuming from a checkpoint.
 func (r *RNGNoise[T]) SetStep(step uint64) { r.step = step }
 
-// streamSeed derives the two PCG seed words of stream (seed, step, k, chunk)
-// by chaining splitmix64 over the inputs.
-func streamSeed(seed, step, k, chunk uint64) (hi, lo uint64) {
-	x := splitmix64(splitmix64(splitmix64(splitmix64(seed)^step)^k) ^ chunk)
-	return x, splitmix64(x ^ 0x6a09e667f3bcc909)
+// streamState returns the generator of stream (seed, step, k, chunk),
+// seeded by chaining splitmix64 over the inputs.
+func streamState(seed, step, k, chunk uint64) normGen {
+	return newNormGen(splitmix64(splitmix64(splitmix64(splitmix64(seed)^step)^k) ^ chunk))
 }
 
 // splitmix64 is the output function of Steele et al.'s SplitMix64 generator

@@ -67,10 +67,11 @@ func TestRNGNoiseStreams(t *testing.T) {
 	// from its start; chunk 1 is not a repeat of chunk 0.
 	big := draw(42, 3, 1, 2*NoiseChunk+5)
 	for c := 0; c < 3; c++ {
-		hi, lo := streamSeed(42, 3, 1, uint64(c))
-		ref := rand.New(rand.NewPCG(hi, lo))
+		g := streamState(42, 3, 1, uint64(c))
+		ref := make([]float64, NoiseChunk)
+		fillNormal(&g, ref)
 		for i := c * NoiseChunk; i < min(len(big), (c+1)*NoiseChunk); i++ {
-			if want := ref.NormFloat64(); big[i] != want {
+			if want := ref[i-c*NoiseChunk]; big[i] != want {
 				t.Fatalf("value %d (chunk %d) = %v, want %v", i, c, big[i], want)
 			}
 		}
@@ -213,5 +214,40 @@ func TestRNGNoiseParallelMatchesSerial(t *testing.T) {
 		}
 		par.NextStep()
 		ser.NextStep()
+	}
+}
+
+// TestRNGNoiseSample checks that Sample equals Normal followed by
+// PosteriorSampleStd, bit for bit, serially and on the pool, in place over
+// w included.
+func TestRNGNoiseSample(t *testing.T) {
+	n := 3*NoiseChunk + 77
+	w := make([]float32, n)
+	sd := make([]float32, n)
+	for i := range w {
+		w[i] = float32(math.Sin(float64(i)))
+		sd[i] = float32(0.01 + 0.001*float64(i%7))
+	}
+	for _, pool := range []bool{false, true} {
+		r := NewRNGNoise[float32](5)
+		r.pool = nil
+		if pool {
+			r.pool = newNoisePool[float32](3)
+		}
+		r.SetStep(2)
+		e := make([]float32, n)
+		r.Normal(3, e)
+		want := make([]float32, n)
+		PosteriorSampleStd(want, w, sd, e)
+		got := make([]float32, n)
+		r.Sample(3, got, w, sd)
+		if !slices.Equal(got, want) {
+			t.Errorf("pool %v: Sample differs from Normal + PosteriorSampleStd", pool)
+		}
+		inPlace := slices.Clone(w)
+		r.Sample(3, inPlace, inPlace, sd)
+		if !slices.Equal(inPlace, want) {
+			t.Errorf("pool %v: Sample in place over w differs", pool)
+		}
 	}
 }

@@ -14,8 +14,41 @@ type Objective[T nn.Float] interface {
 	// (SAM-type methods); the objective uses it to decide which evaluations
 	// update BatchNorm running statistics. theta is owned by the optimizer,
 	// which may overwrite it after Eval returns: the objective must not keep
-	// it.
+	// it. When the objective implements [ParamsTarget], theta is its Target
+	// buffer itself.
 	Eval(theta []T, k, m, pass int) (loss float64, grad []T)
+}
+
+// ParamsTarget is an optional interface of an Objective: Target returns the
+// buffer the model reads its parameters from (e.g. the network's parameter
+// vector), with the length of the optimizer's parameter vector. When an
+// objective implements it, the optimizers write every point they evaluate
+// (θ_k and w + ε_k for bSAM, w and w + ε_k for SAM-type methods, w for SGD
+// and Adam) directly into that buffer and pass the buffer itself to Eval,
+// so the objective can skip copying theta (theta aliases its buffer). The
+// optimizer still owns w: the buffer only ever holds a copy of w or a point
+// derived from it, its contents after a step are unspecified, and anyone
+// may overwrite it between steps. A Target of another length is ignored.
+type ParamsTarget[T nn.Float] interface {
+	Target() []T
+}
+
+// target returns obj's ParamsTarget buffer when it has n values, else nil.
+func target[T nn.Float](obj Objective[T], n int) []T {
+	if pt, ok := obj.(ParamsTarget[T]); ok {
+		if t := pt.Target(); len(t) == n {
+			return t
+		}
+	}
+	return nil
+}
+
+// SampleNoise is a Noise that can also write a posterior sample
+// dst = w + e·sd directly, e being the draw Normal(k, ·) would give, without
+// storing e ([RNGNoise.Sample]). bSAM uses it when its noise source has it.
+type SampleNoise[T nn.Float] interface {
+	Noise[T]
+	Sample(k int, dst, w, sd []T)
 }
 
 // Noise supplies the standard-normal draws of bSAM. Normal fills dst with
@@ -69,10 +102,10 @@ type Counter interface {
 
 // Compile-time checks that the implementations satisfy the interfaces.
 var (
-	_ Optimizer[float32] = (*sgd[float32])(nil)
-	_ Optimizer[float32] = (*adam[float32])(nil)
-	_ Counter            = (*adam[float32])(nil)
-	_ Bayesian[float32]  = (*bsam[float32])(nil)
-	_ Noise[float32]     = (*RNGNoise[float32])(nil)
-	_ Noise[float64]     = (*FixedNoise[float64])(nil)
+	_ Optimizer[float32]   = (*sgd[float32])(nil)
+	_ Optimizer[float32]   = (*adam[float32])(nil)
+	_ Counter              = (*adam[float32])(nil)
+	_ Bayesian[float32]    = (*bsam[float32])(nil)
+	_ SampleNoise[float32] = (*RNGNoise[float32])(nil)
+	_ Noise[float64]       = (*FixedNoise[float64])(nil)
 )

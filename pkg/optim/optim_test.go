@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -420,36 +421,64 @@ type replayNoise[T nn.Float] struct{ e []T }
 func (r *replayNoise[T]) Normal(k int, dst []T) { copy(dst, r.e) }
 func (r *replayNoise[T]) NextStep()             {}
 
+// targetGrad is a fixedGrad that reads its parameters from buf like the
+// trainer's objective: it implements ParamsTarget and copies theta into buf
+// unless theta is buf.
+type targetGrad[T nn.Float] struct {
+	fixedGrad[T]
+	buf []T
+}
+
+func (f *targetGrad[T]) Target() []T { return f.buf }
+
+func (f *targetGrad[T]) Eval(theta []T, k, m, pass int) (float64, []T) {
+	if &theta[0] != &f.buf[0] {
+		copy(f.buf, theta)
+	}
+	return 1, f.g
+}
+
 // BenchmarkBSAMStep measures the element-wise work of one bSAM step
 // (m = 8 sub-batches, objective returning a fixed gradient) on the
-// parameter count of ResNet-20-FRN on CIFAR-10, with the real RNG noise and
-// with replayed noise.
+// parameter counts of the MLP (545,810) and of ResNet-20-FRN on CIFAR-10
+// (274,042), with the real RNG noise and with replayed noise, and with an
+// objective that reads its parameters from its own buffer (target=true:
+// as the trainer's, it copies theta there unless it is handed that buffer,
+// which it offers through ParamsTarget).
 func BenchmarkBSAMStep(b *testing.B) {
-	const n, m = 274042, 8
-	h := validHyper()
-	h.BatchSplit = m
-	obj := newFixedGrad[float32](n)
-	w0 := make([]float32, n)
-	e := make([]float32, n)
-	FillNormal(rand.New(rand.NewPCG(3, 3)), e)
-	for _, nc := range []struct {
-		name  string
-		noise Noise[float32]
-	}{
-		{"rng", NewRNGNoise[float32](1)},
-		{"replay", &replayNoise[float32]{e: e}},
-	} {
-		b.Run("n=274042/m=8/noise="+nc.name, func(b *testing.B) {
-			opt, err := New("bsam", h, w0, nc.noise)
-			if err != nil {
-				b.Fatal(err)
+	const m = 8
+	for _, n := range []int{545810, 274042} {
+		h := validHyper()
+		h.BatchSplit = m
+		g := newFixedGrad[float32](n)
+		w0 := make([]float32, n)
+		e := make([]float32, n)
+		FillNormal(rand.New(rand.NewPCG(3, 3)), e)
+		for _, nc := range []struct {
+			name  string
+			noise Noise[float32]
+		}{
+			{"rng", NewRNGNoise[float32](1)},
+			{"replay", &replayNoise[float32]{e: e}},
+		} {
+			for _, tgt := range []bool{false, true} {
+				var obj Objective[float32] = g
+				if tgt {
+					obj = &targetGrad[float32]{fixedGrad: *g, buf: make([]float32, n)}
+				}
+				b.Run(fmt.Sprintf("n=%d/m=%d/noise=%s/target=%v", n, m, nc.name, tgt), func(b *testing.B) {
+					opt, err := New("bsam", h, w0, nc.noise)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					b.SetBytes(int64(n) * 4)
+					for b.Loop() {
+						opt.Step(obj, 1)
+					}
+				})
 			}
-			b.ReportAllocs()
-			b.SetBytes(int64(n) * 4)
-			for b.Loop() {
-				opt.Step(obj, 1)
-			}
-		})
+		}
 	}
 }
 
@@ -474,3 +503,87 @@ func BenchmarkStep(b *testing.B) {
 		})
 	}
 }
+
+// targetObjective is a softmaxReg that reads its parameters from buf, as
+// the trainer's objective does: it implements ParamsTarget and records
+// whether Eval was handed buf itself.
+type targetObjective[T nn.Float] struct {
+	*softmaxReg[T]
+	buf     []T
+	aliased int
+	copied  int
+}
+
+func (o *targetObjective[T]) Target() []T { return o.buf }
+
+func (o *targetObjective[T]) Eval(theta []T, k, m, pass int) (float64, []T) {
+	if len(theta) > 0 && len(o.buf) == len(theta) && &theta[0] == &o.buf[0] {
+		o.aliased++
+	} else {
+		o.copied++
+		copy(o.buf, theta)
+	}
+	return o.softmaxReg.Eval(o.buf, k, m, pass)
+}
+
+// TestParamsTarget checks that every method hands a ParamsTarget objective
+// its own buffer in every Eval and follows exactly the trajectory it
+// follows with a plain objective; a Target of the wrong length is ignored.
+func TestParamsTarget(t *testing.T) {
+	x := make([][]float64, 12)
+	y := make([]int32, 12)
+	for i := range x {
+		x[i] = []float64{math.Sin(float64(i)), math.Cos(float64(2 * i)), float64(i%3) - 1}
+		y[i] = int32(i % 3)
+	}
+	batches := [][]int{{0, 1, 2, 3, 4, 5}, {6, 7, 8, 9, 10, 11}, {1, 3, 5, 7, 9, 11}}
+	w0 := make([]float32, 3*3+3)
+	for i := range w0 {
+		w0[i] = float32(0.2 * math.Cos(float64(i)))
+	}
+	for _, method := range Methods() {
+		for _, split := range []int{1, 3} {
+			h := validHyper()
+			h.NTrain, h.BatchSplit, h.PriorPrec = 12, split, 1
+			ref, _ := New(method, h, w0, NewRNGNoise[float32](7))
+			opt, _ := New(method, h, w0, NewRNGNoise[float32](7))
+			bad, _ := New(method, h, w0, NewRNGNoise[float32](7))
+			plain := newSoftmaxReg[float32](x, y, 3, 3)
+			tobj := &targetObjective[float32]{softmaxReg: newSoftmaxReg[float32](x, y, 3, 3), buf: make([]float32, len(w0))}
+			short := &wrongTarget[float32]{newSoftmaxReg[float32](x, y, 3, 3), make([]float32, len(w0)-1)}
+			for s, b := range batches {
+				plain.setBatch(b)
+				tobj.setBatch(b)
+				short.setBatch(b)
+				lr := ref.Step(plain, 0.5+0.1*float64(s))
+				lt := opt.Step(tobj, 0.5+0.1*float64(s))
+				lb := bad.Step(short, 0.5+0.1*float64(s))
+				if lt != lr || lb != lr {
+					t.Errorf("%s m=%d step %d: loss %v (target), %v (short target), want %v", method, split, s, lt, lb, lr)
+				}
+			}
+			if tobj.copied != 0 || tobj.aliased == 0 {
+				t.Errorf("%s m=%d: %d Evals got the target, %d another slice", method, split, tobj.aliased, tobj.copied)
+			}
+			for _, o := range []Optimizer[float32]{opt, bad} {
+				if err := closeTo(o.Params(), toF64(ref.Params()), 0); err != nil {
+					t.Errorf("%s m=%d: w differs: %v", method, split, err)
+				}
+				for name, v := range ref.State() {
+					if err := closeTo(o.State()[name], toF64(v), 0); err != nil {
+						t.Errorf("%s m=%d: %s differs: %v", method, split, name, err)
+					}
+				}
+			}
+		}
+	}
+}
+
+// wrongTarget offers a Target shorter than the parameter vector, which the
+// optimizers must ignore.
+type wrongTarget[T nn.Float] struct {
+	*softmaxReg[T]
+	buf []T
+}
+
+func (w *wrongTarget[T]) Target() []T { return w.buf }

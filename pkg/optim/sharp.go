@@ -33,57 +33,88 @@ func newDescent[T nn.Float](rho float64, m, n int) descent[T] {
 // with the global L2 norm accumulated in float64; g̃_k = ∇ℓ_k(w + ε_k).
 // It returns ḡ = mean_k g̃_k and the mean of the losses at w + ε_k. A zero
 // g_k gives ε_k = 0 (the official code would divide by zero).
+//
+// With a ParamsTarget objective, every point is written into the target:
+// w is copied there for each sub-batch's first pass (the second pass
+// leaves w + ε_k there), so Eval always receives the target itself.
 func (d *descent[T]) grad(obj Objective[T], w []T) (float64, []T) {
+	n := len(w)
+	tgt := target(obj, n)
 	if d.rho == 0 {
-		return obj.Eval(w, 0, 1, 0)
+		if tgt == nil {
+			return obj.Eval(w, 0, 1, 0)
+		}
+		copy(tgt, w)
+		return obj.Eval(tgt, 0, 1, 0)
 	}
-	point := d.point[:len(w)]
-	sum := d.sum[:len(w)]
+	point, at := d.point[:n], w // w + ε_k; where pass 0 evaluates
+	if tgt != nil {
+		point, at = tgt, tgt
+		copy(tgt, w)
+	}
+	sum := d.sum[:n]
+	m := d.m
 	var loss float64
-	for k := 0; k < d.m; k++ {
-		_, g := obj.Eval(w, k, d.m, 0)
-		g = g[:len(w)]
+	var gt []T
+	for k := 0; k < m; k++ {
+		_, g := obj.Eval(at, k, m, 0)
+		g = g[:n]
 		norm := math.Sqrt(sumSquares(g))
 		var scale T
 		if norm > 0 {
 			scale = T(d.rho / norm)
 		}
-		for i, wi := range w {
-			point[i] = wi + scale*g[i]
-		}
-		l, gt := obj.Eval(point, k, d.m, 1)
+		scaleAdd(point, w, g, scale)
+		var l float64
+		l, gt = obj.Eval(point, k, m, 1)
 		loss += l
-		gt = gt[:len(w)]
-		if k == 0 {
-			copy(sum, gt)
-			continue
+		gt = gt[:n]
+		if k == m-1 {
+			break
 		}
+		accumulate(sum, gt, k == 0)
+		if tgt != nil {
+			copy(tgt, w) // w for the next pass 0
+		}
+	}
+	// sum holds Σ_{k<m−1} g̃_k; add the last one and average in one pass.
+	inv := T(1 / float64(m))
+	if m == 1 {
 		for i, v := range gt {
-			sum[i] += v
+			sum[i] = v * inv
+		}
+	} else {
+		for i, v := range gt {
+			sum[i] = (sum[i] + v) * inv
 		}
 	}
-	inv := T(1 / float64(d.m))
-	for i := range sum {
-		sum[i] *= inv
-	}
-	return loss / float64(d.m), sum
+	return loss / float64(m), sum
 }
 
-// sumSquares returns Σ x_i² accumulated in float64 (four partial sums, so
-// the adds do not form one long dependency chain).
+// sumSquares returns Σ x_i² accumulated in float64: sixteen partial sums,
+// partial l over the i ≡ l (mod 16), added in order at the end (the same
+// order in Go and in vector code, so the result does not depend on the
+// CPU).
 func sumSquares[T nn.Float](x []T) float64 {
-	var s0, s1, s2, s3 float64
+	var p [16]float64
 	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		a, b, c, d := float64(x[i]), float64(x[i+1]), float64(x[i+2]), float64(x[i+3])
-		s0 += a * a
-		s1 += b * b
-		s2 += c * c
-		s3 += d * d
+	if x32, ok := f32(x); ok {
+		i = vecSumSquares(x32, &p)
+	}
+	for ; i+16 <= len(x); i += 16 {
+		b := x[i : i+16]
+		for l := range p {
+			v := float64(b[l])
+			p[l] += v * v
+		}
 	}
 	for ; i < len(x); i++ {
-		a := float64(x[i])
-		s0 += a * a
+		v := float64(x[i])
+		p[i&15] += v * v
 	}
-	return (s0 + s1) + (s2 + s3)
+	var s float64
+	for _, v := range p {
+		s += v
+	}
+	return s
 }

@@ -78,6 +78,11 @@ type batchObjective struct {
 	bnUpdate string
 }
 
+// Target hands the optimizers the network's parameter buffer, so they write
+// their evaluation points straight into it (optim.ParamsTarget) and Eval
+// skips the copy.
+func (o *batchObjective) Target() []float32 { return o.net.Params() }
+
 func (o *batchObjective) Eval(theta []float32, k, m, pass int) (float64, []float32) {
 	params := o.net.Params()
 	if len(theta) > 0 && &theta[0] != &params[0] {
@@ -335,7 +340,6 @@ func (s *Session) evaluateBMA(ctx context.Context, b optim.Bayesian[float32], j 
 	acc := eval.NewAccumulator(k)
 	w, prec := b.Params(), b.Precision()
 	noise := optim.NewRNGNoise[float32](StreamSeed(s.Run.Seed, "bma"))
-	e := make([]float32, len(w))
 	sd := make([]float32, len(w))
 	optim.PosteriorStd(sd, prec, b.NData())
 	logits := make([][]float32, j)
@@ -346,8 +350,7 @@ func (s *Session) evaluateBMA(ctx context.Context, b optim.Bayesian[float32], j 
 	for batch := range s.testLoader().Epoch(ctx, 0, 0) {
 		noise.SetStep(uint64(batch.Num))
 		for i := 0; i < j; i++ {
-			noise.Normal(i, e)
-			optim.PosteriorSampleStd(s.net.Params(), w, sd, e)
+			noise.Sample(i, s.net.Params(), w, sd)
 			views[i] = logits[i][:batch.N*k]
 			s.net.Logits(batch.X, batch.N, views[i])
 		}
