@@ -15,5 +15,5 @@
 //	  priorprec: 25
 //	methods:            # one entry per method, with its own overrides
 //	  sgd:  {lr: 0.05}
-//	  bsam: {lr: 0.1, rho: 0.001}
+//	  bsam: {lr: 0.5, rho: 0.001}
 package config

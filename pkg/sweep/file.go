@@ -14,48 +14,13 @@ import (
 	"github.com/bsam-dev/bsam/pkg/config"
 )
 
-// Error is a sweep-file error naming the file and the field. It is a usage
-// error (exit code 2 in the CLI).
-type Error struct {
-	File  string // the sweep file
-	Field string // dotted field path, e.g. grid.bsam.optimizer.rho
-	Line  int    // line in File, 0 if unknown
-	Msg   string
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		if e.Line > 0 {
-			fmt.Fprintf(&b, ":%d", e.Line)
-		}
-		b.WriteString(": ")
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
-
-// UsageError marks sweep-file errors as usage errors.
-func (e *Error) UsageError() bool { return true }
+// Error is a sweep-file error naming the file, line and field: the same
+// type as an experiment-file error, so both are usage errors (exit code 2
+// in the CLI) and print alike.
+type Error = config.Error
 
 // Errors is a list of sweep-file errors, reported together.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	msgs := make([]string, len(es))
-	for i, e := range es {
-		msgs[i] = e.Error()
-	}
-	return strings.Join(msgs, "\n")
-}
-
-// UsageError marks sweep-file errors as usage errors.
-func (es Errors) UsageError() bool { return true }
+type Errors = config.Errors
 
 // Sweep is a parsed sweep file.
 type Sweep struct {
