@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 // checkOptions are the flags of `bsam check`.
 type checkOptions struct {
 	suite    string
+	only     []string
 	expected string
 	shared   string
 	dataDir  string
@@ -53,12 +55,17 @@ that moved; 0 when everything matches.`,
 			if o.dataDir != "" {
 				ovs = append(ovs, config.Override{Path: "data.dir", Value: o.dataDir, Source: "--data-dir"})
 			}
-			logger := newLogger(cmd.ErrOrStderr(), o.verbose)
+			level := slog.LevelWarn
+			if o.verbose {
+				level = slog.LevelInfo
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			wireDataSources(o.dataDir, false, cmd.ErrOrStderr(), logger)
 			if _, err := os.Stat(o.shared); err != nil {
 				logger.Warn("shared directory not found; the CIFAR-10 experiments will fail", "shared", o.shared)
 			}
 			err = check.Run(cmd.Context(), check.Options{
-				Suite: o.suite, ExpectedDir: o.expected, SharedDir: o.shared, WorkDir: o.workDir,
+				Suite: o.suite, Only: o.only, ExpectedDir: o.expected, SharedDir: o.shared, WorkDir: o.workDir,
 				Update: o.update, Overrides: ovs, Logger: logger, Out: cmd.OutOrStdout(),
 			})
 			var de *check.DriftError
@@ -73,6 +80,7 @@ that moved; 0 when everything matches.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.suite, "suite", "ci", "suite to run: ci or full")
+	f.StringSliceVar(&o.only, "only", nil, "run only these experiments of the suite (e.g. ci_mnist_mlp)")
 	f.StringVar(&o.expected, "expected", "results/expected", "directory of the expected values")
 	f.StringVar(&o.shared, "shared", envOr("BSAM_SHARED_DIR", "../shared"), "shared material directory (its data/ holds cifar10-jpeg.tar.gz; env BSAM_SHARED_DIR)")
 	f.StringVar(&o.dataDir, "data-dir", "", "dataset cache directory (env BSAM_DATA_DIR)")

@@ -5,16 +5,15 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/bsam-dev/bsam/pkg/config"
 	"github.com/bsam-dev/bsam/pkg/datasets"
 	"github.com/bsam-dev/bsam/pkg/datasets/fetch"
 )
 
-// wireDataSources points the dataset loader at package fetch with the
-// experiment's cache directory and offline setting; download progress goes
-// to stderr when it is a terminal.
-func wireDataSources(e *config.Experiment, stderr io.Writer, logger *slog.Logger) {
-	opts := fetch.Options{CacheDir: e.Data.Dir, Offline: e.Data.Offline, Logger: logger}
+// wireDataSources points the dataset loader at package fetch with a cache
+// directory ("" = --data-dir's default chain) and the offline setting;
+// download progress goes to stderr when it is a terminal.
+func wireDataSources(cacheDir string, offline bool, stderr io.Writer, logger *slog.Logger) {
+	opts := fetch.Options{CacheDir: cacheDir, Offline: offline, Logger: logger}
 	if isTerminal(stderr) {
 		opts.Progress = stderr
 	}

@@ -140,7 +140,7 @@ func (o *trainOptions) run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
 	logger.Info("experiment", "name", e.Name, "model", e.Model, "dataset", e.Dataset,
 		"methods", len(e.Methods), "seeds", len(e.Seeds), "epochs", e.Epochs, "out", e.Out)
-	wireDataSources(e, stderr, logger)
+	wireDataSources(e.Data.Dir, e.Data.Offline, stderr, logger)
 	data, err := train.LoadData(ctx, e, logger)
 	if err != nil {
 		return WithCode(ExitRuntime, fmt.Errorf("loading %s: %w", e.Dataset, err))

@@ -234,3 +234,21 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckDetectsDrift runs the MNIST experiment of `bsam check --suite ci`
+// against the committed expected values: it passes as committed, and a
+// perturbed optimizer constant (β1 0.9 → 0.85, through the environment)
+// makes it fail with exit code 4 and a line naming what moved.
+func TestCheckDetectsDrift(t *testing.T) {
+	needMNIST(t)
+	expected := filepath.Join(testutil.RepoRoot(t), "results", "expected")
+	args := []string{"check", "--suite", "ci", "--only", "ci_mnist_mlp", "--expected", expected}
+	r := bsam(t, nil, args...)
+	if r.code != 0 {
+		t.Fatalf("check as committed: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = bsam(t, []string{"BSAM_OPTIMIZER_BETA1=0.85"}, args...)
+	if r.code != 4 || !strings.Contains(r.stdout, "DRIFT") || !strings.Contains(r.stdout, "train_loss") {
+		t.Fatalf("perturbed beta1: exit %d (want 4)\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -133,6 +134,8 @@ func (e *DriftError) Error() string {
 // Options configure Run.
 type Options struct {
 	Suite string
+	// Only, when non-empty, restricts the suite to these experiments.
+	Only []string
 	// ExpectedDir holds <experiment>.json files (default results/expected).
 	ExpectedDir string
 	// SharedDir is the shared material directory whose data/ holds the
@@ -161,6 +164,17 @@ func Run(ctx context.Context, o Options) error {
 	exps, err := Suite(o.Suite)
 	if err != nil {
 		return err
+	}
+	if len(o.Only) > 0 {
+		var kept []Experiment
+		for _, name := range o.Only {
+			i := slices.IndexFunc(exps, func(x Experiment) bool { return x.Name == name })
+			if i < 0 {
+				return fmt.Errorf("suite %s has no experiment %q", o.Suite, name)
+			}
+			kept = append(kept, exps[i])
+		}
+		exps = kept
 	}
 	work := o.WorkDir
 	if work == "" {
