@@ -186,7 +186,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	derr := &DriftError{}
 	for _, x := range exps {
+		before := len(derr.Nondeterminism)
 		values, err := runTwice(ctx, x, work, o, derr)
+		nondet := len(derr.Nondeterminism) - before
 		if err != nil {
 			return fmt.Errorf("%s: %w", x.Name, err)
 		}
@@ -208,11 +210,15 @@ func Run(ctx context.Context, o Options) error {
 		}
 		drifts := compare(x.Name, values, exp)
 		derr.Drifts = append(derr.Drifts, drifts...)
-		status := "ok"
+		status, verdict := "ok", "within the tolerances of "+path
 		if len(drifts) > 0 {
-			status = "DRIFT"
+			status, verdict = "DRIFT", fmt.Sprintf("%d values outside the tolerances of %s", len(drifts), path)
 		}
-		fmt.Fprintf(o.Out, "%-6s %s: %d runs, bit-identical twice, within tolerance of %s\n", status, x.Name, len(values), path)
+		twice := "bit-identical twice"
+		if nondet > 0 {
+			status, twice = "DRIFT", fmt.Sprintf("%d runs differ between the two trainings", nondet)
+		}
+		fmt.Fprintf(o.Out, "%-6s %s: %d runs, %s, %s\n", status, x.Name, len(values), twice, verdict)
 		for _, d := range drifts {
 			fmt.Fprintf(o.Out, "       %s\n", d)
 		}
