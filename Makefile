@@ -38,5 +38,6 @@ bench: build
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# Only the binary and the demo's runs: other run directories are results.
 clean:
-	rm -rf bin runs
+	rm -rf bin runs/demo

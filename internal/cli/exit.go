@@ -13,6 +13,9 @@ const (
 	ExitUsage      = 2 // bad usage or invalid configuration
 	ExitRunsFailed = 3 // some runs failed (diverged); the others finished
 	ExitDrift      = 4 // bsam check: metrics drifted from the expected values
+	// ExitInterrupted: SIGINT/SIGTERM stopped the command; checkpoints
+	// were saved and rerunning the same command resumes (128 + SIGINT).
+	ExitInterrupted = 130
 )
 
 // ExitError carries the exit code an error should end the process with.

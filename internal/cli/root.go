@@ -28,7 +28,8 @@ Exit codes:
   1  runtime error (I/O, missing data, crash)
   2  bad usage or invalid configuration (the message names the field and file)
   3  some runs failed (e.g. diverged); the other runs finished
-  4  bsam check: metrics drifted from the expected values`
+  4  bsam check: metrics drifted from the expected values
+  130  interrupted (SIGINT/SIGTERM); checkpoints were saved: rerun to resume`
 
 // NewRootCmd builds the bsam command tree.
 func NewRootCmd() *cobra.Command {

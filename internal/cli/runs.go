@@ -105,8 +105,7 @@ func readRunInfo(dir string) runInfo {
 	}
 	info.Status, info.Reason, info.Epoch, info.Resumed = meta.Status, meta.Reason, meta.Epoch, meta.Resumed
 	if meta.Status == "running" {
-		if l, err := train.LockRun(dir); err == nil {
-			l.Unlock()
+		if !train.LockHeld(dir) {
 			info.Status = "running?" // nobody holds the lock: the process died
 			info.Reason = "the training process is gone; rerun the same bsam train command to resume"
 		}

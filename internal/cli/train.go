@@ -40,7 +40,7 @@ Each run writes to <out>/<experiment>/<method>-seed<k>-<hash>/:
   config.yaml    the fully resolved configuration of the run
   metrics.jsonl  one line per epoch (train loss, test accuracy and NLL, img/s)
   result.json    final metrics: point prediction and Bayesian model average
-  meta.json      versions, machine, timing and status (running, done, failed)
+  meta.json      versions, machine, timing and status (running, done, failed, interrupted)
 A run whose result.json exists with the same configuration hash is skipped
 (--force reruns it).
 
@@ -151,6 +151,9 @@ func (o *trainOptions) run(cmd *cobra.Command) error {
 	}
 	outs, err := train.RunExperiment(ctx, e, data, tro)
 	train.WriteSummary(cmd.OutOrStdout(), outs)
+	if ctx.Err() != nil {
+		return WithCode(ExitInterrupted, errors.New("interrupted; checkpoints were saved: run the same command again to resume"))
+	}
 	if err != nil {
 		return WithCode(ExitRuntime, err)
 	}

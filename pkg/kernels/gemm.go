@@ -146,3 +146,49 @@ func view[T ~float32 | ~float64](s *scratch) []T {
 	var z T
 	return unsafe.Slice((*T)(unsafe.Pointer(&s.mem[0])), scratchBytes/int(unsafe.Sizeof(z)))
 }
+
+// GemmSum computes C = Σ_s A_s·B_s (beta 0, alpha 1, no transposes), where
+// A_s is the m×k matrix at a[aoff[s]:] with leading dimension lda (rows may
+// overlap) and B_s the k×n matrix at b[s·k·ldb:] with leading dimension
+// ldb. It gives the same result as Gemm for s = 0 with beta 0 followed by
+// Gemm with beta 1 for each further s, but, where it can, runs the terms
+// per register tile of C so that C stays in cache: the shifted products of
+// an implicit convolution. It panics like Gemm and does not allocate.
+func GemmSum[T ~float32 | ~float64](m, n, k int, a []T, lda int, aoff []int, b []T, ldb int, c []T, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: GemmSum: negative size m=%d n=%d k=%d", m, n, k))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	checkMat("C", false, m, n, c, ldc)
+	if k == 0 || len(aoff) == 0 {
+		scaleC(m, n, 0, c, ldc)
+		return
+	}
+	for s, o := range aoff {
+		if o < 0 || o > len(a) {
+			panic(fmt.Sprintf("kernels: GemmSum: aoff[%d]=%d out of range", s, o))
+		}
+		checkMat("A", false, m, k, a[o:], lda)
+		if s*k*ldb > len(b) {
+			panic(fmt.Sprintf("kernels: GemmSum: len(B)=%d too short for %d terms", len(b), len(aoff)))
+		}
+		checkMat("B", false, k, n, b[s*k*ldb:], ldb)
+	}
+	if unsafe.Sizeof(a[0]) == 4 {
+		if p := ActivePath(); p != PathGeneric && sgemmSumAsm(p, m, n, k, f32(a), lda, aoff, f32(b), ldb, f32(c), ldc) {
+			if counting.Load() {
+				flopCount.Add(int64(2 * m * n * k * len(aoff)))
+			}
+			return
+		}
+	}
+	for s, o := range aoff {
+		beta := T(1)
+		if s == 0 {
+			beta = 0
+		}
+		Gemm(false, false, m, n, k, 1, a[o:], lda, b[s*k*ldb:], ldb, beta, c, ldc)
+	}
+}

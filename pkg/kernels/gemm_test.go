@@ -30,6 +30,7 @@ var gemmShapes = [][3]int{
 	{24, 16, 27}, {25, 48, 300}, {6, 15, 9}, {37, 64, 513},
 	{5, 2050, 3}, {3, 5, 1000}, {100, 80, 50}, {491, 40, 130},
 	{490, 20, 7}, {31, 97, 40}, {50, 530, 300},
+	{30, 16, 600}, {29, 32, 700}, // B read in place across KC blocks
 }
 
 // alphaBetas covers beta = 0 (C must not be read), beta = 1, general values

@@ -25,6 +25,15 @@ func sgemmKernel12x32AVX512(k int, a *float32, rs, ks int, b, c *float32, ldc in
 func sgemmKernel12x16AVX512(k int, a *float32, rs, ks int, b, c *float32, ldc int, beta float32, load int)
 
 //go:noescape
+func packRows32(dst, src *float32, kc, ldb int)
+
+//go:noescape
+func packRows16(dst, src *float32, kc, ldb int)
+
+//go:noescape
+func packT12(dst, src *float32, kc, lda int)
+
+//go:noescape
 func sgemmKernel6x16AVX2(k int, a *float32, rs, ks int, b, c *float32, ldc int, beta float32, load int)
 
 // tile returns the register tile (MR, NR) of path p and the narrow NR used
@@ -61,7 +70,15 @@ func sgemmAsm(p Path, transA, transB bool, m, n, k int, alpha float32, a []float
 		nc := min(sNC, n-jc)
 		for pc := 0; pc < k; pc += sKC {
 			kc := min(sKC, k-pc)
-			packBF32(transB, kc, nc, nr, nrHalf, alpha, b, ldb, pc, jc, bpan)
+			// A B of one full strip width whose rows are contiguous is
+			// already in packed layout (the skinny N = 16, 32 products of
+			// convolution weight gradients): the kernels read it in place.
+			bstrips := bpan
+			if !transB && alpha == 1 && ldb == n && (n == nr || n == nrHalf) {
+				bstrips = b[pc*ldb : (pc+kc)*ldb]
+			} else {
+				packBF32(transB, kc, nc, nr, nrHalf, alpha, b, ldb, pc, jc, bpan)
+			}
 			betaEff, load := float32(1), 1
 			if pc == 0 {
 				betaEff, load = beta, 0
@@ -96,7 +113,7 @@ func sgemmAsm(p Path, transA, transB bool, m, n, k int, alpha float32, a []float
 						if w <= nrHalf {
 							sw = nrHalf
 						}
-						bp := &bpan[jr*kc]
+						bp := &bstrips[jr*kc]
 						ci := (ic+ir)*ldc + jc + jr
 						if h == mr && w == sw {
 							callKernel(p, sw, kc, ap, rs, ks, bp, &c[ci], 4*ldc, betaEff, load)
@@ -144,6 +161,18 @@ func packBF32(transB bool, kc, nc, nr, nrHalf int, alpha float32, b []float32, l
 			sw = nrHalf
 		}
 		d := dst[j0*kc : j0*kc+sw*kc]
+		if !transB && alpha == 1 && w == sw && (sw == 32 || sw == 16) {
+			// Full-width strip: whole rows in assembly (a per-row copy
+			// calls runtime.memmove).
+			first := pc*ldb + jc + j0
+			_ = b[first+max(kc-1, 0)*ldb+sw-1]
+			if sw == 32 {
+				packRows32(&d[0], &b[first], kc, ldb)
+			} else {
+				packRows16(&d[0], &b[first], kc, ldb)
+			}
+			continue
+		}
 		if !transB {
 			for p := 0; p < kc; p++ {
 				src := b[(pc+p)*ldb+jc+j0 : (pc+p)*ldb+jc+j0+w]
@@ -187,9 +216,11 @@ func packAF32(transA bool, mc, kc, mr int, a []float32, lda, ic, pc int, dst []f
 			o := pc*lda + ic + i0
 			switch {
 			case h == 12 && mr == 12:
-				for p := 0; p < kc; p, o = p+1, o+lda {
-					*(*[12]float32)(d[p*12:]) = [12]float32(a[o:])
-				}
+				// In assembly: a 48-byte array move compiles to a
+				// runtime.memmove call per row.
+				_ = a[o+max(kc-1, 0)*lda+11]
+				_ = d[kc*12-1]
+				packT12(&d[0], &a[o], kc, lda)
 			case h == 6 && mr == 6:
 				for p := 0; p < kc; p, o = p+1, o+lda {
 					*(*[6]float32)(d[p*6:]) = [6]float32(a[o:])
@@ -215,4 +246,95 @@ func packAF32(transA bool, mc, kc, mr int, a []float32, lda, ic, pc int, dst []f
 			}
 		}
 	}
+}
+
+// sgemmSumAsm is GemmSum's float32 driver: for each register tile of C it
+// runs the terms one after another (the tile stays in L1), in the order and
+// with the rounding of separate Gemm calls. It handles k ≤ sKC (one K
+// block, so the order is the same) and reports whether it did the product.
+func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []float32, ldb int, c []float32, ldc int) bool {
+	S := len(aoff)
+	mr, nr, nrHalf := tile(p)
+	if k > sKC {
+		return false
+	}
+	// The packed panels of all terms share the B scratch: bound NC.
+	ncMax := min(sNC, sKC*sNC/(S*k)) / nr * nr
+	inPlace := ldb == n && (n == nr || n == nrHalf)
+	if ncMax < nr && !inPlace {
+		return false
+	}
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	mem := view[float32](s)
+	bpan := mem[:sKC*sNC]
+	aedge := mem[sKC*sNC : sKC*sNC+sMR*sKC]
+	tmp := mem[sKC*sNC+2*sMR*sKC : sKC*sNC+2*sMR*sKC+sMR*sNR]
+	kc := k
+	for jc := 0; jc < n; jc += ncMax {
+		nc := min(ncMax, n-jc)
+		// Panel of term t: strips of term t start at t·kc·ncPad.
+		ncPad := (nc + nr - 1) / nr * nr
+		if inPlace {
+			nc, ncPad = n, 0
+		} else {
+			for t := 0; t < S; t++ {
+				packBF32(false, kc, nc, nr, nrHalf, 1, b[t*k*ldb:], ldb, 0, jc, bpan[t*kc*ncPad:])
+			}
+		}
+		for ic := 0; ic < m; ic += sMC {
+			mc := min(sMC, m-ic)
+			for ir := 0; ir < mc; ir += mr {
+				h := min(mr, mc-ir)
+				for jr := 0; jr < nc; jr += nr {
+					w := min(nr, nc-jr)
+					sw := nr
+					if w <= nrHalf {
+						sw = nrHalf
+					}
+					ci := (ic+ir)*ldc + jc + jr
+					for t, o := range aoff {
+						var bp *float32
+						if inPlace {
+							bp = &b[t*k*ldb]
+						} else {
+							bp = &bpan[t*kc*ncPad+jr*kc]
+						}
+						var ap *float32
+						if h < mr {
+							packAF32(false, h, kc, mr, a[o:], lda, ic+ir, 0, aedge)
+							ap = &aedge[0]
+						} else {
+							ap = &a[o+(ic+ir)*lda]
+						}
+						rs, ks := 4*lda, 4
+						if h < mr {
+							rs, ks = 4, 4*mr
+						}
+						load, beta := 1, float32(1)
+						if t == 0 {
+							load, beta = 0, 0
+						}
+						if h == mr && w == sw {
+							callKernel(p, sw, kc, ap, rs, ks, bp, &c[ci], 4*ldc, beta, load)
+							continue
+						}
+						callKernel(p, sw, kc, ap, rs, ks, bp, &tmp[0], 4*sw, 0, 0)
+						for r := 0; r < h; r++ {
+							row := c[ci+r*ldc : ci+r*ldc+w]
+							tr := tmp[r*sw : r*sw+w]
+							if load != 0 {
+								for j := range row {
+									row[j] = tr[j] + beta*row[j]
+								}
+							} else {
+								copy(row, tr)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return true
 }

@@ -20,3 +20,17 @@ func scaleAsm(alpha float32, x []float32) int           { return 0 }
 func addAsm(dst, x, y []float32) int                    { return 0 }
 func maxAsm(dst, x []float32, t float32) int            { return 0 }
 func maxBackwardAsm(dx, dy, x []float32, t float32) int { return 0 }
+
+func sumSqPerAsm(acc, x []float32) int                         { return 0 }
+func sumPerAsm(acc, x []float32) int                           { return 0 }
+func affineMaxPerAsm(z, x, a, b, t []float32) int              { return 0 }
+func gateSumsPerAsm(g, sd, sg, sgx, dz, z, x, t []float32) int { return 0 }
+func mulSubPerAsm(g, x, a, b []float32) int                    { return 0 }
+func addPerAsm(dst, x, b []float32) int                        { return 0 }
+func addReLUAsm(dst, x, y []float32) int                       { return 0 }
+
+func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []float32, ldb int, c []float32, ldc int) bool {
+	return false
+}
+func sumDotPerAsm(s1, s2, u, v []float32) int          { return 0 }
+func affine2PerAsm(dst, g, x, a, k1, k0 []float32) int { return 0 }

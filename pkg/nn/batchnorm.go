@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/bsam-dev/bsam/pkg/kernels"
+)
 
 // BatchNorm defaults (haiku, as the ResNet-18 of SPEC §3.2 configures it).
 const (
@@ -33,6 +37,8 @@ type BatchNorm[T Float] struct {
 	mean, rstd []T // statistics of the last Forward, per channel
 	a, b       []T // y = a·x + b per channel
 	acc1, acc2 []T // per-example partial sums
+	floor      []T // per-channel lower bound of the output: 0 (ReLU) or −∞
+	sdy        []T // scratch for maskSums
 	part       []float64
 	train      bool
 	maxN       int
@@ -77,6 +83,12 @@ func (bn *BatchNorm[T]) alloc(n int) {
 		bn.mean, bn.rstd = make([]T, c), make([]T, c)
 		bn.a, bn.b = make([]T, c), make([]T, c)
 		bn.acc1, bn.acc2 = make([]T, c), make([]T, c)
+		bn.floor, bn.sdy = make([]T, c), make([]T, c)
+		if !bn.ReLU {
+			for j := range bn.floor {
+				bn.floor[j] = T(math.Inf(-1))
+			}
+		}
 		bn.part = make([]float64, 2*c)
 	}
 	if n > bn.maxN {
@@ -99,7 +111,15 @@ func (bn *BatchNorm[T]) sums(u, v []T, n int) {
 		clear(s1)
 		clear(s2)
 		ui := u[i*sz : (i+1)*sz]
-		if v == nil {
+		if f, ok := any(ui).([]float32); ok {
+			// One pass per example with the sums in registers; v = u
+			// gives Σu² with the same rounding as below.
+			g := f
+			if v != nil {
+				g = any(v[i*sz : (i+1)*sz]).([]float32)
+			}
+			kernels.SumDotPeriodic(any(s1).([]float32), any(s2).([]float32), f, g)
+		} else if v == nil {
 			for p := 0; p < sz; p += c {
 				pu := ui[p : p+c]
 				for j, x := range pu {
@@ -122,6 +142,35 @@ func (bn *BatchNorm[T]) sums(u, v []T, n int) {
 			p2[j] += float64(s2[j])
 		}
 	}
+}
+
+// maskSums is the ReLU mask g = dy·[y > 0] followed by sums(g, x, n) in one
+// pass per example for float32 (the same sums in the same order); it
+// reports false for other types.
+func (bn *BatchNorm[T]) maskSums(g, dy, x []T, n int) bool {
+	g32, ok := any(g).([]float32)
+	if !ok {
+		return false
+	}
+	c := bn.shape.C
+	sz := bn.shape.Size()
+	dy32, x32, y32 := any(dy).([]float32), any(x).([]float32), any(bn.y).([]float32)
+	s1, s2 := any(bn.acc1[:c]).([]float32), any(bn.acc2[:c]).([]float32)
+	// floor is the ReLU's threshold 0; sd receives Σdy (unused).
+	zero, sd := any(bn.floor[:c]).([]float32), any(bn.sdy[:c]).([]float32)
+	clear(bn.part)
+	p1, p2 := bn.part[:c], bn.part[c:2*c]
+	for i := 0; i < n; i++ {
+		clear(s1)
+		clear(s2)
+		o := i * sz
+		kernels.GateSumsPeriodic(g32[o:o+sz], sd, s1, s2, dy32[o:o+sz], y32[o:o+sz], x32[o:o+sz], zero)
+		for j := range p1 {
+			p1[j] += float64(s1[j])
+			p2[j] += float64(s2[j])
+		}
+	}
+	return true
 }
 
 // allReduce sums bn.part over all shards.
@@ -176,6 +225,11 @@ func (bn *BatchNorm[T]) Forward(ctx *Ctx, x []T) []T {
 	a, b := bn.a[:c], bn.b[:c]
 	total := n * bn.shape.Size()
 	y := bn.y[:total]
+	if f, ok := any(y).([]float32); ok {
+		// max(x·a + b, floor): the ReLU, or the identity with floor −∞.
+		kernels.AffineMaxPeriodic(f, any(x[:total]).([]float32), any(a).([]float32), any(b).([]float32), any(bn.floor[:c]).([]float32))
+		return y
+	}
 	for p := 0; p < total; p += c {
 		px, py := x[p:p+c], y[p:p+c]
 		if bn.ReLU {
@@ -208,9 +262,13 @@ func (bn *BatchNorm[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 	if bn.ReLU {
 		// Mask in place into dx's buffer; dx is then written over it.
 		g = bn.dx[:total]
-		reluMask(g, dy, bn.y[:total])
+		if !bn.maskSums(g, dy, x, n) {
+			reluMask(g, dy, bn.y[:total])
+			bn.sums(g, x, n)
+		}
+	} else {
+		bn.sums(g, x, n) // part = [Σg, Σg·x]
 	}
-	bn.sums(g, x, n) // part = [Σg, Σg·x]
 	mean, rstd := bn.mean[:c], bn.rstd[:c]
 	// Σg·x̂ = rstd·(Σg·x − mean·Σg).
 	p1, p2 := bn.part[:c], bn.part[c:2*c]
@@ -244,6 +302,10 @@ func (bn *BatchNorm[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 		kk := -aj * float64(rstd[j]) * mgx
 		k1[j] = T(kk)
 		k0[j] = T(-aj*mg - kk*float64(mean[j]))
+	}
+	if f, ok := any(dx).([]float32); ok {
+		kernels.Affine2Periodic(f, any(g).([]float32), any(x).([]float32), any(a).([]float32), any(k1).([]float32), any(k0).([]float32))
+		return dx
 	}
 	for p := 0; p < total; p += c {
 		pg, px, pd := g[p:p+c], x[p:p+c], dx[p:p+c]

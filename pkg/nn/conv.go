@@ -112,7 +112,9 @@ type Conv2D[T Float] struct {
 	dexp  []T // dpad expanded likewise
 	dxpad []T // dx in the padded geometry (implicit) or dcols (im2col)
 	dx    []T
-	wt    []T // flipped, transposed kernel for dX (implicit)
+	wt    []T   // flipped, transposed kernel for dX (implicit)
+	aoff  []int // row offsets of the shifted A operands of the implicit GEMMs
+	dxAdd []T   // added to the next dX (see addIntoDX)
 	maxN  int
 }
 
@@ -238,6 +240,7 @@ func (c *Conv2D[T]) alloc(n int) {
 		c.ypad = make([]T, c.spanRows(n)*cout)
 		c.dxpad = make([]T, c.spanRows(n)*cin)
 		c.wt = make([]T, len(c.w))
+		c.aoff = make([]int, k)
 	case convIm2col:
 		kk := c.cfg.K * c.cfg.K * cin
 		c.xpad = make([]T, n*c.out.H*c.out.W*kk)
@@ -256,34 +259,43 @@ func (c *Conv2D[T]) Forward(ctx *Ctx, x []T) []T {
 	switch c.mode {
 	case convPointwise:
 		kernels.Gemm(false, false, rows, cout, cin, 1, x, cin, c.w, cout, 0, y, cout)
-		addBias(y, c.b, rows, cout)
+		addBias(y, y, c.b)
 	case convImplicit:
 		c.toPadded(x, c.xpad, n, cin)
 		a, lda := c.expand(c.xpad, c.xexp, n, cin)
 		m := c.spanRows(n)
 		yp := c.ypad[:m*cout]
 		kc := k * cin
-		for kh := 0; kh < k; kh++ {
-			beta := T(1)
-			if kh == 0 {
-				beta = 0
-			}
-			kernels.Gemm(false, false, m, cout, kc, 1, a[kh*c.wp*lda:], lda,
-				c.w[kh*kc*cout:], cout, beta, yp, cout)
+		for kh := range c.aoff {
+			c.aoff[kh] = kh * c.wp * lda
 		}
+		kernels.GemmSum(m, cout, kc, a, lda, c.aoff, c.w, cout, yp, cout)
 		c.fromPadded(yp, y, n, cout, c.b)
 	case convIm2col:
 		kk := k * k * cin
 		cols := c.xpad[:rows*kk]
 		c.im2col(x, cols, n)
 		kernels.Gemm(false, false, rows, cout, kk, 1, cols, kk, c.w, cout, 0, y, cout)
-		addBias(y, c.b, rows, cout)
+		addBias(y, y, c.b)
 	}
 	return y
 }
 
+// addIntoDX asks the next Backward to return dX + extra instead of dX (a
+// residual block's identity-shortcut gradient, added during the copy out of
+// the padded layout). Only the implicit mode takes it, where the sum is
+// rounded exactly as a separate add; it reports whether it did.
+func (c *Conv2D[T]) addIntoDX(extra []T) bool {
+	if c.mode != convImplicit {
+		return false
+	}
+	c.dxAdd = extra
+	return true
+}
+
 // Backward accumulates dW and db and returns dX when needDX.
 func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
+	defer func() { c.dxAdd = nil }()
 	n := ctx.N
 	cin, cout, k := c.in.C, c.cfg.Out, c.cfg.K
 	rows := n * c.out.H * c.out.W
@@ -319,15 +331,15 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 			d, ldd := c.expand(c.dpad, c.dexp, n, cout)
 			dxp := c.dxpad[:m*cin]
 			ko := k * cout
-			for kh := 0; kh < k; kh++ {
-				beta := T(1)
-				if kh == 0 {
-					beta = 0
-				}
-				kernels.Gemm(false, false, m, cin, ko, 1, d[(k-1-kh)*c.wp*ldd:], ldd,
-					c.wt[kh*ko*cin:], cin, beta, dxp, cin)
+			for kh := range c.aoff {
+				c.aoff[kh] = (k - 1 - kh) * c.wp * ldd
 			}
-			c.fromPadded(dxp, dx, n, cin, nil)
+			kernels.GemmSum(m, cin, ko, d, ldd, c.aoff, c.wt, cin, dxp, cin)
+			if c.dxAdd != nil {
+				c.fromPaddedAdd(dxp, dx, n, cin, c.dxAdd[:len(dx)])
+			} else {
+				c.fromPadded(dxp, dx, n, cin, nil)
+			}
 		}
 	case convIm2col:
 		kk := k * k * cin
@@ -389,11 +401,22 @@ func (c *Conv2D[T]) fromPadded(src, dst []T, n, ch int, bias []T) {
 				copy(dst[d:d+rowLen], src[q:q+rowLen])
 				continue
 			}
-			s := src[q : q+rowLen]
-			o := dst[d : d+rowLen]
-			for j := 0; j < rowLen; j += ch {
-				addTo(o[j:j+ch], s[j:j+ch], bias)
-			}
+			addBias(dst[d:d+rowLen], src[q:q+rowLen], bias)
+		}
+	}
+}
+
+// fromPaddedAdd is fromPadded without bias that also adds extra (dense
+// NHWC like dst): dst = src + extra.
+func (c *Conv2D[T]) fromPaddedAdd(src, dst []T, n, ch int, extra []T) {
+	h, w := c.in.H, c.in.W
+	rowLen := w * ch
+	q0 := c.firstOut()
+	for i := 0; i < n; i++ {
+		for r := 0; r < h; r++ {
+			q := ((c.p+i*c.hp+r)*c.wp + c.p - q0) * ch
+			d := ((i*h + r) * w) * ch
+			addTo(dst[d:d+rowLen], src[q:q+rowLen], extra[d:d+rowLen])
 		}
 	}
 }
@@ -474,6 +497,12 @@ func (c *Conv2D[T]) col2im(dcols, dx []T, n int) {
 							continue
 						}
 						off := (kh*k + kw) * cin
+						if k <= s {
+							// Windows do not overlap: each pixel gets at
+							// most one term.
+							copy(img[(iy*w+ix)*cin:(iy*w+ix+1)*cin], row[off:off+cin])
+							continue
+						}
 						addInPlace(img[(iy*w+ix)*cin:(iy*w+ix+1)*cin], row[off:off+cin])
 					}
 				}

@@ -1,22 +1,32 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/bsam-dev/bsam/pkg/kernels"
+)
 
 // Element-wise helpers shared by the layers. They are plain loops over
 // slices whose bounds are hoisted, so the compiler drops the bounds checks;
 // a SIMD version can replace any of them behind the same signature.
 
-// addBias adds b (length ch) to each of the rows of y (rows×ch); nil b is
-// a no-op.
-func addBias[T Float](y, b []T, rows, ch int) {
+// addBias sets y = x + b with b (length ch) added to each row of ch
+// values; y may alias x. nil b copies x.
+func addBias[T Float](y, x, b []T) {
+	y = y[:len(x)]
 	if b == nil {
+		copy(y, x)
 		return
 	}
-	b = b[:ch]
-	for r := 0; r < rows; r++ {
-		row := y[r*ch : r*ch+ch]
+	if v, ok := any(y).([]float32); ok {
+		kernels.AddPeriodic(v, any(x).([]float32), any(b).([]float32))
+		return
+	}
+	ch := len(b)
+	for r := 0; r < len(x); r += ch {
+		row, xr := y[r:r+ch], x[r:r+ch]
 		for j := range row {
-			row[j] += b[j]
+			row[j] = xr[j] + b[j]
 		}
 	}
 }
@@ -24,6 +34,10 @@ func addBias[T Float](y, b []T, rows, ch int) {
 // sumRows accumulates the column sums of x (rows×ch) into dst (+=).
 func sumRows[T Float](dst, x []T, rows, ch int) {
 	dst = dst[:ch]
+	if v, ok := any(dst).([]float32); ok {
+		kernels.SumPeriodic(v, any(x).([]float32)[:rows*ch])
+		return
+	}
 	for r := 0; r < rows; r++ {
 		row := x[r*ch : r*ch+ch]
 		for j := range row {
@@ -34,6 +48,10 @@ func sumRows[T Float](dst, x []T, rows, ch int) {
 
 // addTo sets dst = a + b element-wise (all the same length as dst).
 func addTo[T Float](dst, a, b []T) {
+	if d, ok := any(dst).([]float32); ok {
+		kernels.Add(d, any(a).([]float32), any(b).([]float32))
+		return
+	}
 	a = a[:len(dst)]
 	b = b[:len(dst)]
 	for i := range dst {
@@ -43,6 +61,10 @@ func addTo[T Float](dst, a, b []T) {
 
 // addInPlace sets dst += a.
 func addInPlace[T Float](dst, a []T) {
+	if d, ok := any(dst).([]float32); ok && len(d) >= 64 {
+		kernels.Add(d, d, any(a).([]float32))
+		return
+	}
 	a = a[:len(dst)]
 	for i := range dst {
 		dst[i] += a[i]
@@ -51,6 +73,10 @@ func addInPlace[T Float](dst, a []T) {
 
 // reluAddTo sets dst = max(a + b, 0).
 func reluAddTo[T Float](dst, a, b []T) {
+	if d, ok := any(dst).([]float32); ok {
+		kernels.AddReLU(d, any(a).([]float32), any(b).([]float32))
+		return
+	}
 	a = a[:len(dst)]
 	b = b[:len(dst)]
 	for i := range dst {
@@ -61,7 +87,7 @@ func reluAddTo[T Float](dst, a, b []T) {
 // reluMask sets dst = g where y > 0 and 0 elsewhere.
 func reluMask[T Float](dst, g, y []T) {
 	if d, ok := any(dst).([]float32); ok {
-		reluMask32(d, any(g).([]float32), any(y).([]float32))
+		kernels.ReLUBackward(d, any(g).([]float32), any(y).([]float32))
 		return
 	}
 	g = g[:len(dst)]

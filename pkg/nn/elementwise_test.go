@@ -56,7 +56,7 @@ func TestSumRowsAndBias(t *testing.T) {
 	if dst[0] != 19 || dst[1] != 32 {
 		t.Errorf("sumRows = %v, want [19 32]", dst)
 	}
-	addBias(x, []float64{1, -1}, 3, 2)
+	addBias(x, x, []float64{1, -1})
 	if want := []float64{2, 1, 4, 3, 6, 5}; x[4] != want[4] || x[5] != want[5] || x[0] != want[0] {
 		t.Errorf("addBias = %v, want %v", x, want)
 	}

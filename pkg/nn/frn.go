@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/bsam-dev/bsam/pkg/kernels"
+)
 
 // FRNEps is the fixed ε of Filter Response Normalization.
 const FRNEps = 1e-6
@@ -126,6 +130,10 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 // sumSquares accumulates x² into the len(acc)-periodic accumulator acc;
 // len(x) must be a multiple of the channel count that len(acc) is.
 func sumSquares[T Float](acc, x []T) {
+	if a, ok := any(acc).([]float32); ok {
+		kernels.SumSquaresPeriodic(a, any(x).([]float32))
+		return
+	}
 	c := len(acc)
 	for p := 0; p < len(x); p += c {
 		px := x[p:min(p+c, len(x))]
@@ -140,6 +148,10 @@ func sumSquares[T Float](acc, x []T) {
 // vectors tiled to a whole number of pixels (the loop runs over chunks of
 // len(a) values; the last one may be shorter).
 func frnAffineTLU[T Float](z, x, a, b, tau []T) {
+	if v, ok := any(z).([]float32); ok {
+		kernels.AffineMaxPeriodic(v, any(x).([]float32), any(a).([]float32), any(b).([]float32), any(tau).([]float32))
+		return
+	}
 	c := len(a)
 	for p := 0; p < len(x); p += c {
 		px := x[p:min(p+c, len(x))]
@@ -181,8 +193,7 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 		clear(t3)
 		// g goes into dx's buffer, which the last pass overwrites in place.
 		g := f.dx[i*sz : (i+1)*sz]
-		frnGate(g, t3, di, zi, tauT)
-		frnGateSums(t1, t2, g, xi)
+		frnGateAll(g, t3, t2, t1, di, zi, xi, tauT)
 		fold(sgx, t1)
 		fold(sg, t2)
 		fold(sd, t3)
@@ -215,6 +226,17 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 // The backward element-wise passes run over chunks of tiled per-channel
 // vectors (see frnTile) and keep few slices live, so the compiler keeps the
 // loop in registers.
+
+// frnGateAll is frnGate followed by frnGateSums, in one pass for float32.
+func frnGateAll[T Float](g, sd, sg, sgx, dz, z, x, tau []T) {
+	if v, ok := any(g).([]float32); ok {
+		kernels.GateSumsPeriodic(v, any(sd).([]float32), any(sg).([]float32), any(sgx).([]float32),
+			any(dz).([]float32), any(z).([]float32), any(x).([]float32), any(tau).([]float32))
+		return
+	}
+	frnGate(g, sd, dz, z, tau)
+	frnGateSums(sgx, sg, g, x)
+}
 
 // frnGate sets g = dz·[z > τ] and accumulates Σ dz into the periodic sd.
 func frnGate[T Float](g, sd, dz, z, tau []T) {
@@ -267,6 +289,10 @@ func frnGateSums[T Float](sgx, sg, g, x []T) {
 
 // frnBackDX sets g = a·g − b·x in place (periodic a, b).
 func frnBackDX[T Float](g, x, a, b []T) {
+	if v, ok := any(g).([]float32); ok {
+		kernels.MulSubPeriodic(v, any(x).([]float32), any(a).([]float32), any(b).([]float32))
+		return
+	}
 	c := len(a)
 	for p := 0; p < len(g); p += c {
 		pg := g[p:min(p+c, len(g))]

@@ -50,6 +50,21 @@ func (c *Chain[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 	return dy
 }
 
+// dxAdder is a layer that can add a tensor into the dx of its next
+// Backward (see Conv2D.addIntoDX).
+type dxAdder[T Float] interface {
+	addIntoDX(extra []T) bool
+}
+
+// addIntoDX passes the request to the first layer.
+func (c *Chain[T]) addIntoDX(extra []T) bool {
+	if len(c.Layers) == 0 {
+		return false
+	}
+	a, ok := c.Layers[0].(dxAdder[T])
+	return ok && a.addIntoDX(extra)
+}
+
 // Residual computes out = act(shortcut(x) + body(x)), where shortcut is
 // the identity when nil and act is the identity or, with ReLU set,
 // max(·, 0). Its sub-layers sit under the block's name scope.
@@ -127,6 +142,14 @@ func (r *Residual[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 		reluMask(d, dy, r.y[:len(dy)])
 		dy = d
 	}
+	// With the identity shortcut, the body's first layer may add dy into
+	// its dx as it writes it (one pass fewer, the same rounding).
+	fused := false
+	if r.Shortcut == nil && needDX {
+		if a, ok := r.Body.(dxAdder[T]); ok {
+			fused = a.addIntoDX(dy)
+		}
+	}
 	dbody := r.Body.Backward(ctx, dy, needDX)
 	dsc := dy
 	if r.Shortcut != nil {
@@ -134,6 +157,9 @@ func (r *Residual[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 	}
 	if !needDX {
 		return nil
+	}
+	if fused {
+		return dbody
 	}
 	dx := r.dx[:n*r.in.Size()]
 	addTo(dx, dbody, dsc)

@@ -60,7 +60,13 @@ func TestLockRefusesSecondHolder(t *testing.T) {
 	if !errors.As(err, &le) || le.PID != os.Getpid() || !strings.Contains(err.Error(), "refusing") {
 		t.Fatalf("second lock: %v", err)
 	}
+	if !LockHeld(dir) {
+		t.Error("LockHeld does not see the held lock")
+	}
 	l.Unlock()
+	if LockHeld(dir) {
+		t.Error("LockHeld reports a released lock")
+	}
 	l2, err := LockRun(dir)
 	if err != nil {
 		t.Fatalf("lock after unlock: %v", err)

@@ -61,3 +61,18 @@ func (l *RunLock) Unlock() {
 	l.f.Close()
 	l.f = nil
 }
+
+// LockHeld reports whether some process holds the lock of a run directory,
+// without taking it or touching the lock file (for read-only listings).
+func LockHeld(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, ".lock"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}

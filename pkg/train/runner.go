@@ -144,8 +144,11 @@ func runOne(ctx context.Context, r config.Run, outDir string, data *datasets.Dat
 		os.Remove(ckptPath)
 	} else if c, err := ReadCheckpoint(ckptPath); err == nil {
 		if err := s.Restore(c); err != nil {
-			log.Warn("ignoring checkpoint of another configuration; starting afresh", "err", err)
-			s.Setup()
+			log.Warn("ignoring a checkpoint that does not fit this run; starting afresh", "err", err)
+			if err := s.Setup(); err != nil {
+				out.Err = err
+				return out
+			}
 		} else {
 			log.Info("resuming", "epoch", c.Epoch, "batch", c.Batch, "dir", dir)
 			var old Meta
@@ -190,32 +193,30 @@ func runOne(ctx context.Context, r config.Run, outDir string, data *datasets.Dat
 	}
 	res, err := s.Train(ctx, save, writeRecords)
 	bar.finish()
+	if err == nil {
+		err = WriteJSONAtomic(resPath, res)
+	}
+	// Whatever happened, meta.json ends with the run's final status.
 	meta.Ended = time.Now().UTC()
 	meta.Seconds = meta.Ended.Sub(meta.Started).Seconds()
-	if err != nil {
+	var div *DivergedError
+	switch {
+	case err == nil:
+		meta.Status = "done"
+	case ctx.Err() != nil:
+		meta.Status, meta.Reason = "interrupted", "interrupted; run the same command again to resume"
+		log.Warn("interrupted; checkpoint saved", "epoch", s.pos.Epoch, "batch", s.pos.Batch, "dir", dir)
+	case errors.As(err, &div):
 		meta.Status, meta.Reason = "failed", err.Error()
-		var div *DivergedError
-		switch {
-		case ctx.Err() != nil:
-			meta.Status, meta.Reason = "interrupted", "interrupted; run the same command again to resume"
-			log.Warn("interrupted; checkpoint saved", "epoch", s.pos.Epoch, "batch", s.pos.Batch, "dir", dir)
-		case errors.As(err, &div):
-			log.Warn("run diverged", "err", err)
-		default:
-			log.Error("run failed", "err", err)
-		}
-		if werr := WriteJSONAtomic(metaPath, meta); werr != nil {
-			err = errors.Join(err, werr)
-		}
-		out.Err = err
-		return out
+		log.Warn("run diverged", "err", err)
+	default:
+		meta.Status, meta.Reason = "failed", err.Error()
+		log.Error("run failed", "err", err)
 	}
-	if err := WriteJSONAtomic(resPath, res); err != nil {
-		out.Err = err
-		return out
+	if werr := WriteJSONAtomic(metaPath, meta); werr != nil {
+		err = errors.Join(err, werr)
 	}
-	meta.Status = "done"
-	if err := WriteJSONAtomic(metaPath, meta); err != nil {
+	if err != nil {
 		out.Err = err
 		return out
 	}

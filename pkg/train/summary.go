@@ -1,6 +1,8 @@
 package train
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -70,6 +72,10 @@ func WriteSummary(w io.Writer, outs []Outcome) {
 	tw.Flush()
 	fmt.Fprintln(w, "(mean ± sample std over seeds, n−1; bSAM: Bayesian model average)")
 	for _, o := range failed {
+		if errors.Is(o.Err, context.Canceled) {
+			fmt.Fprintf(w, "INTERRUPTED %s seed %d: checkpoint saved in %s; rerun to resume\n", o.Run.Method, o.Run.Seed, o.Dir)
+			continue
+		}
 		fmt.Fprintf(w, "FAILED %s seed %d: %v (%s)\n", o.Run.Method, o.Run.Seed, o.Err, o.Dir)
 	}
 }

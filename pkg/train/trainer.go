@@ -107,6 +107,9 @@ func (s *Session) Setup() error {
 	if err != nil {
 		return err
 	}
+	if r.Eval.NLLOfficialFactor && (s.Data.Test.N+r.TestBatchSize-1)/r.TestBatchSize < 2 {
+		return fmt.Errorf("eval.nll_official_factor needs at least 2 test batches (the official script divides by the last batch index); the test set has %d examples and test_batch_size is %d", s.Data.Test.N, r.TestBatchSize)
+	}
 	if net.NumClasses() != s.Data.Classes {
 		return fmt.Errorf("model %s has %d outputs but %s has %d classes", r.Model, net.NumClasses(), r.Dataset, s.Data.Classes)
 	}
@@ -198,6 +201,14 @@ func (s *Session) Train(ctx context.Context, save func(*Checkpoint) error, recor
 	sched := optim.Schedule{Epochs: r.Epochs, Warmup: r.Warmup, ExtraEpoch: r.ExtraEpoch}
 	lo := s.Data.TrainLoaderOptions(r.BatchSize, r.Augment, StreamSeed(r.Seed, "data"))
 	lo.Workers = s.Workers
+	if m := r.Optimizer.BatchSplit; config.IsSAMType(r.Method) && !lo.DropLast && s.Data.Train.N%r.BatchSize%m != 0 {
+		// The official code reshapes every batch into batchsplit equal
+		// sub-batches; a last batch that cannot be split is dropped rather
+		// than split unevenly (SPEC §1.1).
+		s.Logger.Warn("dropping the incomplete last training batch: its size is not a multiple of batchsplit",
+			"last_batch", s.Data.Train.N%r.BatchSize, "batchsplit", m)
+		lo.DropLast = true
+	}
 	loader := datasets.NewLoader(s.Data.Train, s.Data.Norm, lo)
 	obj := &batchObjective{net: s.net, size: s.Data.Train.Shape.Size(), bnUpdate: r.Optimizer.BNUpdate}
 	epochs := sched.NumEpochs()
@@ -207,7 +218,7 @@ func (s *Session) Train(ctx context.Context, save func(*Checkpoint) error, recor
 	p := &s.pos
 	for p.Epoch < epochs {
 		e := p.Epoch
-		start := time.Now()
+		start, seenBefore := time.Now(), p.Seen
 		f := sched.Factor(e)
 		// The epoch's own context stops the loader's goroutines however the
 		// loop ends (divergence returns from the middle of it).
@@ -249,7 +260,8 @@ func (s *Session) Train(ctx context.Context, save func(*Checkpoint) error, recor
 			return nil, errors.New("the training loader produced no batches (is the training set smaller than one batch with drop_last?)")
 		}
 		rec := EpochRecord{Epoch: e, LRFactor: f, TrainLoss: p.LossSum / float64(p.Steps)}
-		rec.ImgPerSec = float64(p.Seen) / time.Since(start).Seconds()
+		// Throughput of this process only (a resumed epoch started earlier).
+		rec.ImgPerSec = float64(p.Seen-seenBefore) / time.Since(start).Seconds()
 		if r.Eval.Every > 0 && ((e+1)%r.Eval.Every == 0 || e == epochs-1) {
 			m := s.evaluate(ctx).Metrics()
 			if err := ctx.Err(); err != nil {
@@ -291,20 +303,17 @@ func (s *Session) Train(ctx context.Context, save func(*Checkpoint) error, recor
 		Hyper: r.HyperMap(), Swept: r.Swept, ConfigHash: r.Hash(), Status: "done", TrainLoss: lastLoss, TestMC: 1,
 	}
 	point := s.evaluate(ctx)
-	res.Point = point.Metrics()
+	bma := point
 	if b, ok := s.opt.(optim.Bayesian[float32]); ok {
 		res.TestMC = r.TestMC
-		bma := s.evaluateBMA(ctx, b, r.TestMC)
-		res.BMA = bma.Metrics()
-		res.Reliability = bma.Reliability()
-	} else {
-		res.BMA = res.Point
-		res.Reliability = point.Reliability()
+		bma = s.evaluateBMA(ctx, b, r.TestMC)
 	}
+	res.Point, res.BMA, res.Reliability = point.Metrics(), bma.Metrics(), bma.Reliability()
 	if r.Eval.NLLOfficialFactor {
-		f := eval.OfficialNLLFactor(point.Batches())
-		res.Point.NLL *= f
-		res.BMA.NLL *= f
+		// The official test script divides the sum of per-batch mean NLLs
+		// by the last batch index (SPEC §4); Setup made sure there are at
+		// least two test batches.
+		res.Point.NLL, res.BMA.NLL = point.OfficialNLL(), bma.OfficialNLL()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
