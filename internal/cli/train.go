@@ -46,8 +46,10 @@ A run whose result.json exists with the same configuration hash is skipped
 
 Settings are resolved with precedence flag > environment > file > defaults.
 Every field can be set with --set path=value or an environment variable
-BSAM_<PATH> (dots become underscores), e.g. --set optimizer.lr=0.05,
---set methods.bsam.rho=0.01, BSAM_EPOCHS=3, BSAM_DATA_DIR=/data.`,
+BSAM_<PATH> (dots become underscores), e.g. --set methods.bsam.rho=0.01,
+BSAM_EPOCHS=3, BSAM_DATA_DIR=/data. A flag or variable for optimizer.X sets X
+for every method, above the methods' own values in the file (SAM's and bSAM's
+rho live on different scales: prefer methods.<name>.X).`,
 		Example: `  bsam train --config configs/quickstart.yaml
   bsam train --config configs/mnist_mlp.yaml --method bsam --seeds 0,1,2 --epochs 10
   BSAM_DATA_DIR=/scratch/data bsam train --config configs/resnet20_cifar10.yaml --out results/runs`,
@@ -62,7 +64,7 @@ BSAM_<PATH> (dots become underscores), e.g. --set optimizer.lr=0.05,
 	f.IntVar(&o.epochs, "epochs", 0, "override the number of epochs")
 	f.StringVar(&o.dataDir, "data-dir", "", "dataset cache directory (env BSAM_DATA_DIR; default: the user cache dir)")
 	f.BoolVar(&o.offline, "offline", false, "never download; use cached or offline sources only")
-	f.StringArrayVar(&o.sets, "set", nil, "override any field: --set path=value (repeatable), e.g. --set optimizer.rho=0.02")
+	f.StringArrayVar(&o.sets, "set", nil, "override any field: --set path=value (repeatable), e.g. --set methods.bsam.rho=0.02; optimizer.X sets X for every method")
 	f.BoolVar(&o.force, "force", false, "rerun runs that already finished")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "debug logging")
 	return cmd

@@ -107,6 +107,9 @@ type Drift struct {
 }
 
 func (d Drift) String() string {
+	if math.IsNaN(d.Got) {
+		return fmt.Sprintf("%s %s: %s", d.Experiment, d.Run, d.Value)
+	}
 	return fmt.Sprintf("%s %s %s: got %.6g, want %.6g (Δ %+.3g; tolerance abs %g rel %g)",
 		d.Experiment, d.Run, d.Value, d.Got, d.Want, d.Got-d.Want, d.Tol.Abs, d.Tol.Rel)
 }
@@ -195,6 +198,10 @@ func Run(ctx context.Context, o Options) error {
 		path := filepath.Join(o.ExpectedDir, x.Name+".json")
 		if o.Update {
 			exp := Expected{Experiment: x.Name, KernelPath: kernels.ActivePath().String(), Tolerances: DefaultTolerances, Runs: values}
+			var old Expected
+			if train.ReadJSON(path, &old) == nil && old.Tolerances != nil {
+				exp.Tolerances = old.Tolerances // keep tolerances tuned by hand
+			}
 			if err := os.MkdirAll(o.ExpectedDir, 0o755); err != nil {
 				return err
 			}
@@ -272,8 +279,13 @@ func runTwice(ctx context.Context, x Experiment, work string, o Options, derr *D
 			results[i][key] = RunValues{TrainLoss: out.Result.TrainLoss, Point: out.Result.Point, BMA: out.Result.BMA}
 		}
 	}
-	for k, a := range results[0] {
-		if b := results[1][k]; !sameBits(a, b) {
+	keys := make([]string, 0, len(results[0]))
+	for k := range results[0] {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !sameBits(results[0][k], results[1][k]) {
 			derr.Nondeterminism = append(derr.Nondeterminism, x.Name+" "+k)
 		}
 	}
@@ -321,6 +333,16 @@ func compare(name string, got map[string]RunValues, exp Expected) []Drift {
 			check(src.name+".ece", "ece", src.g.ECE, src.w.ECE)
 			check(src.name+".auroc", "auroc", src.g.AUROC, src.w.AUROC)
 		}
+	}
+	extra := make([]string, 0)
+	for k := range got {
+		if _, ok := exp.Runs[k]; !ok {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(extra)
+	for _, k := range extra {
+		ds = append(ds, Drift{Experiment: name, Run: k, Value: "run not in the expected file (bsam check --update records it)", Got: math.NaN(), Want: math.NaN()})
 	}
 	return ds
 }

@@ -84,6 +84,10 @@ func TestCompareTolerances(t *testing.T) {
 	if ds := compare("x", map[string]RunValues{}, exp); len(ds) != 1 || ds[0].Value != "missing run" {
 		t.Errorf("missing run: %v", ds)
 	}
+	more := map[string]RunValues{"sgd-seed0": want["sgd-seed0"], "adam-seed0": want["sgd-seed0"]}
+	if ds := compare("x", more, exp); len(ds) != 1 || ds[0].Run != "adam-seed0" {
+		t.Errorf("a run missing from the expected file went unnoticed: %v", ds)
+	}
 }
 
 func TestSameBits(t *testing.T) {

@@ -210,12 +210,29 @@ func (e *Experiment) Run(m Method, seed int) Run {
 // Hash returns a short hex digest of everything in the run that can change
 // its results. Data.Dir, Data.Offline and Engine.Workers are excluded:
 // where the data is cached and how many loader goroutines run do not change
-// a single bit of the metrics.
+// a single bit of the metrics; so are hyperparameters the method does not
+// use.
 func (r Run) Hash() string {
 	c := r
 	c.Data.Dir = ""
 	c.Data.Offline = false
 	c.Engine.Workers = 0
+	// Hyperparameters the method does not use, and the BMA sample count of
+	// deterministic methods, cannot change a result: leave them out so that
+	// changing them does not retrain finished runs.
+	used := r.HyperMap()
+	o := &c.Optimizer
+	for name, p := range map[string]*float64{"beta1": &o.Beta1, "beta2": &o.Beta2, "rho": &o.Rho, "damping": &o.Damping, "s_init": &o.SInit, "eps": &o.Eps} {
+		if _, ok := used[name]; !ok {
+			*p = 0
+		}
+	}
+	if _, ok := used["batchsplit"]; !ok {
+		o.BatchSplit, o.BNUpdate = 0, ""
+	}
+	if !IsBayesian(r.Method) {
+		c.TestMC = 0
+	}
 	b, err := yaml.Marshal(c)
 	if err != nil {
 		panic(err) // a plain struct always marshals

@@ -93,7 +93,10 @@ func TestValidationErrors(t *testing.T) {
 		{"batchsplit", base + "batch_size: 100\n", []Override{{Path: "optimizer.batchsplit", Value: "8", Source: "--set"}}, []string{"batchsplit", "divisible"}},
 		{"no methods", strings.Split(base, "methods:")[0], nil, []string{"methods", "no methods"}},
 		{"bad override", base, []Override{{Path: "optimizer.lr", Value: "fast", Source: "--set optimizer.lr=fast"}}, []string{"optimizer.lr", "expected a number", "--set"}},
-		{"negative rho", strings.Replace(base, "rho: 0.01", "rho: -1", 1), nil, []string{"methods.bsam.rho", "> 0"}},
+		{"negative rho", strings.Replace(base, "rho: 0.01", "rho: -1", 1), nil, []string{"methods.bsam.rho", "≥ 0"}},
+		{"duplicate key", base + "epochs: 5\n", nil, []string{"epochs", "listed twice", ":14"}},
+		{"infinite priorprec", strings.Replace(base, "priorprec: 10", "priorprec: .inf", 1), nil, []string{"methods.sgd.priorprec", "finite"}},
+		{"empty cosine", strings.Replace(base, "warmup: 1", "warmup: 3\nextra_epoch: false", 1), nil, []string{"warmup", "cosine phase would be empty"}},
 		{"warmup > epochs", strings.Replace(base, "warmup: 1", "warmup: 9", 1), nil, []string{"warmup"}},
 		{"not yaml", "a: [", nil, []string{"not valid YAML"}},
 	}
@@ -108,7 +111,7 @@ func TestValidationErrors(t *testing.T) {
 				t.Errorf("error %v is not a usage error", err)
 			}
 			msg := err.Error()
-			if !strings.Contains(msg, "exp.yaml") && c.ovs == nil {
+			if !strings.Contains(msg, "exp.yaml") && c.ovs == nil && c.name != "not yaml" {
 				t.Errorf("error does not name the file: %s", msg)
 			}
 			for _, w := range c.want {
@@ -165,5 +168,41 @@ func TestRepositoryConfigs(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join("..", "..", "configs", "quickstart.yaml")); err != nil {
 		t.Errorf("configs/quickstart.yaml missing: %v", err)
+	}
+}
+
+// TestOverrideErrorsNameTheirSource checks that a bad value coming from a
+// flag or an environment variable is blamed on it, not on the file.
+func TestOverrideErrorsNameTheirSource(t *testing.T) {
+	_, err := Parse("exp.yaml", []byte(base), []Override{{Path: "epochs", Value: "0", Source: "--epochs"}})
+	if err == nil || strings.Contains(err.Error(), "exp.yaml") || !strings.Contains(err.Error(), "(from --epochs)") {
+		t.Errorf("--epochs 0: %v", err)
+	}
+	t.Setenv("BSAM_OPTIMIZER_BATCHSPLIT", "7")
+	_, err = Parse("exp.yaml", []byte(base), nil)
+	if err == nil || !strings.Contains(err.Error(), "methods.bsam.batchsplit") || !strings.Contains(err.Error(), "BSAM_OPTIMIZER_BATCHSPLIT") {
+		t.Errorf("BSAM_OPTIMIZER_BATCHSPLIT=7: %v", err)
+	}
+}
+
+// TestHashIgnoresUnusedHyperparameters: a hyperparameter the method does
+// not use must not change its run's identity (SGD has no rho), while one it
+// uses must.
+func TestHashIgnoresUnusedHyperparameters(t *testing.T) {
+	e, err := Parse("exp.yaml", []byte(base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sgd, _ := e.Method("sgd")
+	bsam, _ := e.Method("bsam")
+	r, b := e.Run(sgd, 0), e.Run(bsam, 0)
+	r2, b2 := r, b
+	r2.Optimizer.Rho, r2.Optimizer.Damping, r2.TestMC = 0.3, 0.7, 99
+	b2.Optimizer.Rho = 0.3
+	if r2.Hash() != r.Hash() {
+		t.Error("rho, damping or test_mc changed an SGD run's hash")
+	}
+	if b2.Hash() == b.Hash() {
+		t.Error("rho did not change a bSAM run's hash")
 	}
 }

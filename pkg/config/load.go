@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"slices"
@@ -88,7 +89,7 @@ func Parse(path string, raw []byte, overrides []Override) (*Experiment, error) {
 	e.File = path
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&doc); err != nil && err.Error() != "EOF" {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, &Error{File: path, Msg: "not valid YAML: " + err.Error()}
 	}
 	var errs Errors
@@ -143,6 +144,7 @@ func Parse(path string, raw []byte, overrides []Override) (*Experiment, error) {
 	if len(methodNames) == 0 && len(errs) == 0 {
 		errs = append(errs, &Error{File: path, Field: "methods", Msg: "no methods: list at least one of " + strings.Join(MethodNames, ", ")})
 	}
+	reported := map[string]bool{}
 	for i, name := range methodNames {
 		m := Method{Name: name, Optimizer: e.Optimizer}
 		n := methodNodes[i]
@@ -161,7 +163,8 @@ func Parse(path string, raw []byte, overrides []Override) (*Experiment, error) {
 			default:
 				continue
 			}
-			if err := setPath(reflect.ValueOf(&m.Optimizer).Elem(), sub, o.Value); err != nil {
+			if err := setPath(reflect.ValueOf(&m.Optimizer).Elem(), sub, o.Value); err != nil && !reported[o.Path] {
+				reported[o.Path] = true
 				errs = append(errs, &Error{Field: o.Path, Msg: fmt.Sprintf("%s (from %s)", err, o.Source)})
 			}
 		}
@@ -182,9 +185,30 @@ func Parse(path string, raw []byte, overrides []Override) (*Experiment, error) {
 		return nil, errs
 	}
 	if err := e.Validate(); err != nil {
+		var verrs Errors
+		if errors.As(err, &verrs) {
+			attribute(verrs, ovs)
+		}
 		return nil, err
 	}
 	return &e, nil
+}
+
+// attribute points validation errors about fields that a flag or an
+// environment variable set at that source instead of the file.
+func attribute(errs Errors, ovs []Override) {
+	for _, e := range errs {
+		for _, o := range ovs {
+			match := o.Path == e.Field
+			if method, field, ok := strings.Cut(strings.TrimPrefix(e.Field, "methods."), "."); ok && strings.HasPrefix(e.Field, "methods.") {
+				match = match || o.Path == "optimizer."+field || o.Path == "methods."+method+"."+field
+			}
+			if match || strings.HasPrefix(e.Field, o.Path+"[") {
+				e.File, e.Line = "", 0
+				e.Msg += " (from " + o.Source + ")"
+			}
+		}
+	}
 }
 
 // applyNode sets the fields of v (a struct) from a YAML mapping node,
@@ -201,8 +225,14 @@ func applyNode(file string, n *yaml.Node, v reflect.Value, prefix string, skip m
 		return Errors{{File: file, Field: prefix, Line: n.Line, Msg: "must be a mapping of fields"}}
 	}
 	t := v.Type()
+	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			errs = append(errs, &Error{File: file, Field: field(k.Value), Line: k.Line, Msg: "listed twice"})
+			continue
+		}
+		seen[k.Value] = true
 		if skip[k.Value] {
 			continue
 		}

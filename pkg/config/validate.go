@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -36,6 +37,8 @@ func (e *Experiment) Validate() error {
 	}
 	if e.Warmup < 0 || (e.Epochs >= 1 && e.Warmup > e.Epochs) {
 		bad("warmup", "must be between 0 and epochs (%d), got %d", e.Epochs, e.Warmup)
+	} else if e.Epochs >= 1 && e.Warmup == e.Epochs && !e.ExtraEpoch {
+		bad("warmup", "equals epochs with extra_epoch false: the cosine phase would be empty")
 	}
 	if e.BatchSize < 1 {
 		bad("batch_size", "must be ≥ 1, got %d", e.BatchSize)
@@ -87,6 +90,12 @@ func (o Optimizer) validate(method string, batch int) Errors {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, &Error{Field: f(field), Msg: fmt.Sprintf(format, args...)})
 	}
+	for name, v := range map[string]float64{"lr": o.LR, "beta1": o.Beta1, "beta2": o.Beta2, "rho": o.Rho,
+		"priorprec": o.PriorPrec, "dafactor": o.DAFactor, "damping": o.Damping, "s_init": o.SInit, "eps": o.Eps} {
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			bad(name, "must be a finite number, got %g", v)
+		}
+	}
 	if !(o.LR > 0) {
 		bad("lr", "must be > 0, got %g", o.LR)
 	}
@@ -104,7 +113,9 @@ func (o Optimizer) validate(method string, batch int) Errors {
 		bad("beta2", "must be in [0, 1), got %g", o.Beta2)
 	}
 	if IsSAMType(method) {
-		if !(o.Rho > 0) {
+		if method == "bsam" && !(o.Rho >= 0) {
+			bad("rho", "must be ≥ 0 for bsam (0: no perturbation, an ablation), got %g", o.Rho)
+		} else if method != "bsam" && !(o.Rho > 0) {
 			bad("rho", "must be > 0 for %s, got %g", method, o.Rho)
 		}
 		if o.BatchSplit < 1 {

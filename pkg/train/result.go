@@ -20,7 +20,7 @@ type Result struct {
 	Hyper       map[string]float64 `json:"hyper"`           // resolved optimizer hyperparameters (lr, rho, ...)
 	Swept       []string           `json:"swept,omitempty"` // names of the hyperparameters a sweep varied
 	ConfigHash  string             `json:"config_hash"`     // hash of the resolved config
-	Status      string             `json:"status"`          // "done" or "failed"
+	Status      string             `json:"status"`          // "done"; failed runs write no result.json (see meta.json)
 	Reason      string             `json:"reason,omitempty"`
 	Point       eval.Metrics       `json:"point"`
 	BMA         eval.Metrics       `json:"bma"`
