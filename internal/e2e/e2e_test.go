@@ -252,3 +252,50 @@ func TestCheckDetectsDrift(t *testing.T) {
 		t.Fatalf("perturbed beta1: exit %d (want 4)\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestResumeWithBatchNormAndAdam repeats the kill-and-resume comparison on
+// the state the MLP test does not have: ResNet-18's BatchNorm running
+// statistics, SAM-Adam's moments and step counter, and augmented batches
+// (a small subset of the shared real CIFAR-10 copy).
+func TestResumeWithBatchNormAndAdam(t *testing.T) {
+	needMNIST(t)
+	tarball := filepath.Join(testutil.SharedDataDir(t), "cifar10-jpeg.tar.gz")
+	exp := writeExperiment(t, `name: e2e_bn
+model: resnet18
+dataset: cifar10
+augment: true
+data: {source: `+tarball+`, train_subset: 120, test_subset: 40}
+epochs: 1
+warmup: 1
+batch_size: 40
+test_batch_size: 40
+seeds: [0]
+engine: {shard_size: 20}
+methods:
+  sam_adam: {lr: 0.001, rho: 0.05, batchsplit: 2, priorprec: 25}
+`)
+	out := t.TempDir()
+	r := bsam(t, nil, "train", "--config", exp, "--out", out)
+	if r.code != 0 {
+		t.Fatalf("baseline: exit %d\n%s", r.code, r.stderr)
+	}
+	want := resultFiles(t, out)
+	// 3 steps per epoch, 2 epochs: step 2 is mid-epoch, step 4 in the second.
+	for _, fault := range []string{"term-at-step:2", "kill-at-step:4"} {
+		t.Run(fault, func(t *testing.T) {
+			out := t.TempDir()
+			if r := bsam(t, []string{"BSAM_TEST_FAULT=" + fault}, "train", "--config", exp, "--out", out); r.code == 0 {
+				t.Fatalf("the fault did not stop training:\n%s", r.stderr)
+			}
+			if r := bsam(t, nil, "train", "--config", exp, "--out", out); r.code != 0 {
+				t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
+			}
+			got := resultFiles(t, out)
+			for k, w := range want {
+				if !bytes.Equal(got[k], w) {
+					t.Errorf("%s: resumed result.json differs:\n%s\nwant\n%s", k, got[k], w)
+				}
+			}
+		})
+	}
+}
