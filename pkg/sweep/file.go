@@ -224,11 +224,17 @@ func Parse(path string, raw []byte) (*Sweep, error) {
 				bad(k, field, "listed twice")
 				continue
 			}
-			if v.Kind != yaml.MappingNode || len(v.Content) == 0 {
-				bad(v, field, "empty grid: give at least one path with values, e.g. {optimizer.rho: [0.01, 0.05]}")
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+				// "bsam:" alone: the method's base configuration, nothing swept.
+				s.Grid = append(s.Grid, MethodGrid{Method: k.Value})
+				continue
+			}
+			if v.Kind != yaml.MappingNode {
+				bad(v, field, "must be a mapping of swept paths, e.g. {optimizer.rho: [0.01, 0.05]}, or {} to run the base configuration of the method")
 				continue
 			}
 			g := MethodGrid{Method: k.Value}
+			nerr := len(errs)
 			for j := 0; j+1 < len(v.Content); j += 2 {
 				pk, pv := v.Content[j], v.Content[j+1]
 				pf := field + "." + pk.Value
@@ -262,7 +268,7 @@ func Parse(path string, raw []byte) (*Sweep, error) {
 				}
 				g.Axes = append(g.Axes, ax)
 			}
-			if len(g.Axes) > 0 {
+			if len(errs) == nerr {
 				s.Grid = append(s.Grid, g)
 			}
 		}

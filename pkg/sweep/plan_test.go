@@ -196,7 +196,7 @@ func TestLoadErrors(t *testing.T) {
 		{"base missing", "base: ../nope.yaml\ngrid: {sgd: {optimizer.lr: [0.1]}}\n", []string{"base: base experiment", "nope.yaml not found"}},
 		{"no grid", "base: ../base.yaml\n", []string{"grid: required"}},
 		{"empty grid", "base: ../base.yaml\ngrid: {}\n", []string{"grid: must be a non-empty mapping"}},
-		{"empty method grid", "base: ../base.yaml\ngrid: {sgd: {}}\n", []string{"grid.sgd: empty grid"}},
+		{"method grid not a mapping", "base: ../base.yaml\ngrid: {sgd: [0.1]}\n", []string{"grid.sgd: must be a mapping"}},
 		{"empty values", "base: ../base.yaml\ngrid: {sgd: {optimizer.lr: []}}\n", []string{"grid.sgd.optimizer.lr: empty grid"}},
 		{"unknown method", "base: ../base.yaml\ngrid: {sgdd: {optimizer.lr: [0.1]}}\n", []string{"grid.sgdd: unknown method"}},
 		{"method not in base", "base: ../base.yaml\ngrid: {adam: {optimizer.lr: [0.1]}}\n", []string{"grid.adam: method adam is not in the base experiment", "it has: sgd, sam_sgd, bsam"}},
@@ -299,5 +299,36 @@ func TestRepositorySweepFiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestExpandBaseConfiguration: a method with an empty grid ({} or nothing)
+// runs its base configuration once per seed, with nothing recorded as swept,
+// so its runs land in the report's main table (reproduce-table sweeps).
+func TestExpandBaseConfiguration(t *testing.T) {
+	path := writeSweep(t, "base: ../base.yaml\nseeds: [0, 1]\ngrid:\n  sgd: {}\n  bsam:\n")
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Expand(s, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Points) != 4 {
+		t.Fatalf("%d runs, want 2 methods × 2 seeds", len(p.Points))
+	}
+	for _, pt := range p.Points {
+		if len(pt.Values) != 0 || len(pt.Run.Swept) != 0 {
+			t.Errorf("%s seed %d: values %v swept %v, want none", pt.Method, pt.Seed, pt.Values, pt.Run.Swept)
+		}
+	}
+	base, err := config.Load(filepath.Join("testdata", "base.yaml"), []config.Override{{Path: "name", Value: s.Name}, {Path: "out", Value: p.Out}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := base.Method("bsam")
+	if want := base.Run(m, 1).Hash(); p.Points[3].Hash != want {
+		t.Errorf("bsam seed 1 hash %s, want the base configuration's %s", p.Points[3].Hash, want)
 	}
 }
