@@ -49,18 +49,7 @@ func ECE(confidence []float64, correct []bool) float64 {
 	}
 	var ece float64
 	for b := range NumBins {
-		lo, hi := binEdge(b), binEdge(b+1)
-		var cnt, ok int
-		var sum float64
-		for i, c := range confidence {
-			if c >= lo && c <= hi {
-				cnt++
-				sum += c
-				if correct[i] {
-					ok++
-				}
-			}
-		}
+		cnt, ok, sum := binStats(b, confidence, correct)
 		if cnt == 0 {
 			continue
 		}
@@ -70,6 +59,22 @@ func ECE(confidence []float64, correct []bool) float64 {
 		ece += math.Abs(avg-acc) * prop
 	}
 	return ece
+}
+
+// binStats returns the number of confidences in bin b (closed on both ends,
+// as the official code), how many of them are correct, and their sum.
+func binStats(b int, confidence []float64, correct []bool) (cnt, ok int, sum float64) {
+	lo, hi := binEdge(b), binEdge(b+1)
+	for i, c := range confidence {
+		if c >= lo && c <= hi {
+			cnt++
+			sum += c
+			if correct[i] {
+				ok++
+			}
+		}
+	}
+	return cnt, ok, sum
 }
 
 // ReliabilityBins returns the NumBins bins of a reliability diagram, with the
@@ -82,17 +87,7 @@ func ReliabilityBins(confidence []float64, correct []bool) []Bin {
 	bins := make([]Bin, NumBins)
 	for b := range bins {
 		lo, hi := binEdge(b), binEdge(b+1)
-		var cnt, ok int
-		var sum float64
-		for i, c := range confidence {
-			if c >= lo && c <= hi {
-				cnt++
-				sum += c
-				if correct[i] {
-					ok++
-				}
-			}
-		}
+		cnt, ok, sum := binStats(b, confidence, correct)
 		bins[b] = Bin{Lower: lo, Upper: hi, Count: cnt}
 		if cnt > 0 {
 			bins[b].Confidence = sum / float64(cnt)

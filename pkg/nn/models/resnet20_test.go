@@ -117,46 +117,8 @@ func testResNet20FRNGolden[T nn.Float](t *testing.T, tol, gradTol float64) {
 		t.Fatalf("input layout %q, want NCHW", layout)
 	}
 	x = nhwc(x, xShape)
-	labelsF, _, _ := g.tensor(t, "input", "labels")
-	n := xShape[0]
-	labels := make([]int32, n)
-	for i, v := range labelsF {
-		labels[i] = int32(v)
-	}
 	in := nn.Shape{H: xShape[2], W: xShape[3], C: xShape[1]}
-	for _, shard := range []int{1, 3, 4} {
-		net, err := New[T]("resnet20_frn", in, 10, Options{NetOptions: nn.NetOptions{ShardSize: shard}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range net.ParamSpecs() {
-			v, shape, layout := g.tensor(t, "param", s.Name)
-			copy(net.Params()[s.Offset:s.Offset+s.Size], convert[T](engineTensor(t, v, shape, layout)))
-		}
-		xs := convert[T](x)
-		loss := net.LossGrad(xs, labels, n, false)
-		if err := math.Abs(loss-g.Loss) / g.Loss; err > tol {
-			t.Errorf("shard %d: loss %.9g, reference %.9g (rel err %.2g)", shard, loss, g.Loss, err)
-		}
-		var worst float64
-		for _, s := range net.ParamSpecs() {
-			v, shape, layout := g.tensor(t, "grad", s.Name)
-			err := relErr(net.Grads()[s.Offset:s.Offset+s.Size], engineTensor(t, v, shape, layout))
-			if err > gradTol {
-				t.Errorf("shard %d: gradient of %s: rel err %.3g > %.1g", shard, s.Name, err, gradTol)
-			}
-			worst = max(worst, err)
-		}
-		want, _, _ := g.tensor(t, "output", "logits")
-		logits := make([]T, n*10)
-		net.Logits(xs, n, logits)
-		lerr := relErr(logits, want)
-		if lerr > tol {
-			t.Errorf("shard %d: logits rel err %.3g > %.1g", shard, lerr, tol)
-		}
-		t.Logf("shard %d: loss rel err %.2g, logits %.2g, worst gradient %.2g (%d tensors)",
-			shard, math.Abs(loss-g.Loss)/g.Loss, lerr, worst, len(net.ParamSpecs()))
-	}
+	compareGolden[T](t, g, "resnet20_frn", in, x, []int{1, 3, 4}, tol, gradTol, engineTensor)
 }
 
 // resnetBatch returns an initialised network with random inputs.
