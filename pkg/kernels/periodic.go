@@ -1,5 +1,7 @@
 package kernels
 
+//go:generate python3 tools/gen_periodic.py
+
 // Periodic element-wise helpers for per-channel work on NHWC tensors: a
 // stream of values is combined with vectors of period l (a per-channel
 // vector repeated to a whole number of pixels, so that the vector code runs

@@ -1,14 +1,11 @@
 package nn
 
-import (
-	"math"
+import "github.com/bsam-dev/bsam/pkg/kernels"
 
-	"github.com/bsam-dev/bsam/pkg/kernels"
-)
-
-// Element-wise helpers shared by the layers. They are plain loops over
-// slices whose bounds are hoisted, so the compiler drops the bounds checks;
-// a SIMD version can replace any of them behind the same signature.
+// Element-wise helpers shared by the layers. For float32 they call the
+// kernels package's vector code (AVX-512/AVX2 by the active path, with the
+// same rounding as the loops here); other types run the plain loops, whose
+// bounds are hoisted so that the compiler drops the bounds checks.
 
 // addBias sets y = x + b with b (length ch) added to each row of ch
 // values; y may alias x. nil b copies x.
@@ -98,14 +95,5 @@ func reluMask[T Float](dst, g, y []T) {
 		} else {
 			dst[i] = 0
 		}
-	}
-}
-
-// reluMask32 is reluMask for float32 without a data-dependent branch.
-func reluMask32(dst, g, y []float32) {
-	g = g[:len(dst)]
-	y = y[:len(dst)]
-	for i := range dst {
-		dst[i] = math.Float32frombits(math.Float32bits(g[i]) & passMask(y[i], 0))
 	}
 }

@@ -223,9 +223,11 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 	return f.dx[:n*sz]
 }
 
-// The backward element-wise passes run over chunks of tiled per-channel
-// vectors (see frnTile) and keep few slices live, so the compiler keeps the
-// loop in registers.
+// The element-wise passes run over chunks of tiled per-channel vectors (see
+// frnTile). For float32 they are the kernels package's periodic vector
+// kernels (kernels.AffineMaxPeriodic, GateSumsPeriodic, ...), which round
+// exactly as the Go loops here; other types run these loops, which keep few
+// slices live so that the compiler keeps them in registers.
 
 // frnGateAll is frnGate followed by frnGateSums, in one pass for float32.
 func frnGateAll[T Float](g, sd, sg, sgx, dz, z, x, tau []T) {
@@ -240,10 +242,6 @@ func frnGateAll[T Float](g, sd, sg, sgx, dz, z, x, tau []T) {
 
 // frnGate sets g = dz·[z > τ] and accumulates Σ dz into the periodic sd.
 func frnGate[T Float](g, sd, dz, z, tau []T) {
-	if v, ok := any(g).([]float32); ok {
-		frnGate32(v, any(sd).([]float32), any(dz).([]float32), any(z).([]float32), any(tau).([]float32))
-		return
-	}
 	c := len(tau)
 	for p := 0; p < len(dz); p += c {
 		pd := dz[p:min(p+c, len(dz))]
@@ -255,21 +253,6 @@ func frnGate[T Float](g, sd, dz, z, tau []T) {
 				d = 0
 			}
 			pg[j] = d
-		}
-	}
-}
-
-// frnGate32 is frnGate for float32 with a branch-free mask: the TLU's
-// mask is data-dependent and would mispredict about half the time.
-func frnGate32(g, sd, dz, z, tau []float32) {
-	c := len(tau)
-	for p := 0; p < len(dz); p += c {
-		pd := dz[p:min(p+c, len(dz))]
-		pg, pz := g[p:p+len(pd)], z[p:p+len(pd)]
-		pt, ps := tau[:len(pd)], sd[:len(pd)]
-		for j, d := range pd {
-			ps[j] += d
-			pg[j] = math.Float32frombits(math.Float32bits(d) & passMask(pz[j], pt[j]))
 		}
 	}
 }
@@ -301,13 +284,4 @@ func frnBackDX[T Float](g, x, a, b []T) {
 			pg[j] = pa[j]*v - pb[j]*px[j]
 		}
 	}
-}
-
-// passMask returns all ones when z > τ and zero otherwise, without a branch.
-func passMask(z, tau float32) uint32 {
-	var m uint32
-	if z > tau {
-		m = ^uint32(0)
-	}
-	return m
 }

@@ -110,7 +110,7 @@ func BenchmarkFRN(b *testing.B) {
 	})
 }
 
-// TestFRNFloat32 compares the float32 layer (branch-free specialisations)
+// TestFRNFloat32 compares the float32 layer (vector kernels)
 // with the float64 one on shapes with and without a partial tile chunk.
 func TestFRNFloat32(t *testing.T) {
 	for _, in := range []Shape{{32, 32, 16}, {10, 10, 3}, {8, 8, 64}, {3, 5, 7}} {
