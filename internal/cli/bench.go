@@ -82,7 +82,7 @@ compare configurations measured in the same session.`,
 	f := cmd.Flags()
 	f.StringVar(&o.model, "model", "resnet20_frn", "model: mlp, lenet, resnet20_frn or resnet18")
 	f.IntVar(&o.batch, "batch", 128, "batch size (a multiple of 8, bSAM's sub-batch count)")
-	f.IntVar(&o.shardSize, "shard-size", 0, "examples per shard (0: the engine default)")
+	f.IntVar(&o.shardSize, "shard-size", 0, "examples per shard (0: automatic, as engine.shard_size 0: half a bSAM sub-batch for conv nets, 32 for the MLP)")
 	f.DurationVar(&o.minTime, "time", 3*time.Second, "time each phase at least this long")
 	f.DurationVar(&o.peakTime, "peak-time", 2*time.Second, "time the peak-estimating SGEMM this long (0: skip)")
 	f.BoolVar(&o.json, "json", false, "print JSON")

@@ -114,7 +114,7 @@ type Eval struct {
 type Engine struct {
 	// ShardSize is the number of examples per batch shard. Shards are
 	// reduced in a fixed order, so results depend on ShardSize but not on
-	// the number of CPUs.
+	// the number of CPUs. 0 (the default) resolves to AutoShardSize.
 	ShardSize int `yaml:"shard_size"`
 	// Workers is the number of data-loader workers (0 = GOMAXPROCS).
 	Workers int `yaml:"workers"`
@@ -157,7 +157,7 @@ func Defaults() Experiment {
 			BNUpdate:   "official",
 		},
 		Eval:   Eval{Every: 1},
-		Engine: Engine{ShardSize: 32},
+		Engine: Engine{},
 		Out:    "runs",
 	}
 }
@@ -312,3 +312,20 @@ func IsSAMType(method string) bool {
 
 // IsBayesian reports whether a method has a posterior to sample from.
 func IsBayesian(method string) bool { return method == "bsam" }
+
+// AutoShardSize is the shard size used when engine.shard_size is 0. For the
+// MLP, whose GEMMs have one row per example, it is 32. For convolutional
+// models it splits an m-sharpness sub-batch (batch/batchsplit examples) into
+// two shards, so that SAM-type steps keep two cores busy: 13 for batch 200
+// and batchsplit 8, 8 for batch 128. It depends only on the configuration,
+// never on the machine, so results stay the same everywhere.
+func AutoShardSize(model string, batch, batchsplit int) int {
+	if model == "mlp" {
+		return 32
+	}
+	if batchsplit < 1 {
+		batchsplit = 8
+	}
+	sub := max(batch/batchsplit, 1)
+	return (sub + 1) / 2
+}

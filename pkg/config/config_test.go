@@ -206,3 +206,28 @@ func TestHashIgnoresUnusedHyperparameters(t *testing.T) {
 		t.Error("rho did not change a bSAM run's hash")
 	}
 }
+
+func TestAutoShardSize(t *testing.T) {
+	cases := []struct {
+		model             string
+		batch, split, want int
+	}{
+		{"resnet20_frn", 200, 8, 13}, // sub-batches of 25: 13 + 12
+		{"resnet20_frn", 128, 8, 8},  // sub-batches of 16: 8 + 8
+		{"resnet18", 200, 8, 13},
+		{"lenet", 4, 8, 1},
+		{"mlp", 200, 8, 32},
+	}
+	for _, c := range cases {
+		if got := AutoShardSize(c.model, c.batch, c.split); got != c.want {
+			t.Errorf("AutoShardSize(%s, %d, %d) = %d, want %d", c.model, c.batch, c.split, got, c.want)
+		}
+	}
+	e, err := Parse("exp.yaml", []byte(strings.Replace(base, "model: mlp", "model: resnet20_frn", 1)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Engine.ShardSize != 13 {
+		t.Errorf("resolved shard size %d, want 13 for batch 200 and batchsplit 8", e.Engine.ShardSize)
+	}
+}

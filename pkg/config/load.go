@@ -178,6 +178,15 @@ func Parse(path string, raw []byte, overrides []Override) (*Experiment, error) {
 			}
 		}
 	}
+	if e.Engine.ShardSize == 0 {
+		split := 8
+		for _, m := range e.Methods {
+			if IsSAMType(m.Name) && m.Optimizer.BatchSplit > 0 {
+				split = m.Optimizer.BatchSplit
+			}
+		}
+		e.Engine.ShardSize = AutoShardSize(e.Model, e.BatchSize, split)
+	}
 	sort.SliceStable(e.Methods, func(i, j int) bool {
 		return slices.Index(MethodNames, e.Methods[i].Name) < slices.Index(MethodNames, e.Methods[j].Name)
 	})

@@ -64,7 +64,7 @@ func (e *Experiment) Validate() error {
 		bad("eval.every", "must be ≥ 0, got %d", e.Eval.Every)
 	}
 	if e.Engine.ShardSize < 1 {
-		bad("engine.shard_size", "must be ≥ 1, got %d", e.Engine.ShardSize)
+		bad("engine.shard_size", "must be ≥ 1, or 0 for automatic, got %d", e.Engine.ShardSize)
 	}
 	if e.Engine.Workers < 0 {
 		bad("engine.workers", "must be ≥ 0, got %d", e.Engine.Workers)

@@ -139,7 +139,32 @@ type scratch struct {
 	mem [scratchBytes / 8]float64
 }
 
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+// scratchFree is the free list of packing buffers. Unlike a sync.Pool it
+// never drops buffers at a garbage collection, so once as many buffers exist
+// as Gemm calls ever ran at once, no call allocates again.
+var scratchFree struct {
+	sync.Mutex
+	list []*scratch
+}
+
+// getScratch takes a packing buffer from the free list, or makes one.
+func getScratch() *scratch {
+	scratchFree.Lock()
+	defer scratchFree.Unlock()
+	if n := len(scratchFree.list); n > 0 {
+		s := scratchFree.list[n-1]
+		scratchFree.list = scratchFree.list[:n-1]
+		return s
+	}
+	return new(scratch)
+}
+
+// putScratch returns a buffer to the free list.
+func putScratch(s *scratch) {
+	scratchFree.Lock()
+	scratchFree.list = append(scratchFree.list, s)
+	scratchFree.Unlock()
+}
 
 // view returns the scratch memory as a slice of T.
 func view[T ~float32 | ~float64](s *scratch) []T {

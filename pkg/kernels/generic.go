@@ -5,8 +5,8 @@ package kernels
 // register tile in Go computes each piece of C. Preconditions (checked by
 // Gemm): m, n, k > 0, alpha != 0, slices long enough.
 func gemmGeneric[T ~float32 | ~float64](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
+	s := getScratch()
+	defer putScratch(s)
 	mem := view[T](s)
 	bpan := mem[:gKC*gNC]
 	apan := mem[gKC*gNC : gKC*gNC+gMC*gKC]

@@ -50,8 +50,8 @@ func tile(p Path) (mr, nr, nrHalf int) {
 // enough, p is PathAVX2 or PathAVX512 and supported.
 func sgemmAsm(p Path, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	mr, nr, nrHalf := tile(p)
-	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
+	s := getScratch()
+	defer putScratch(s)
 	mem := view[float32](s)
 	bpan := mem[:sKC*sNC]
 	aedge := mem[sKC*sNC : sKC*sNC+sMR*sKC]
@@ -264,8 +264,8 @@ func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []floa
 	if ncMax < nr && !inPlace {
 		return false
 	}
-	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
+	s := getScratch()
+	defer putScratch(s)
 	mem := view[float32](s)
 	bpan := mem[:sKC*sNC]
 	aedge := mem[sKC*sNC : sKC*sNC+sMR*sKC]

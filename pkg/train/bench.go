@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bsam-dev/bsam/pkg/config"
 	"github.com/bsam-dev/bsam/pkg/kernels"
 	"github.com/bsam-dev/bsam/pkg/nn"
 	"github.com/bsam-dev/bsam/pkg/nn/models"
@@ -76,6 +77,9 @@ func Bench(o BenchOptions) (*BenchResult, error) {
 	if o.MinTime == 0 {
 		o.MinTime = 3 * time.Second
 	}
+	if o.ShardSize == 0 {
+		o.ShardSize = config.AutoShardSize(o.Model, o.Batch, o.BatchSplit)
+	}
 	net, err := models.New[float32](o.Model, o.Input, o.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: o.ShardSize}})
 	if err != nil {
 		return nil, err
@@ -126,11 +130,13 @@ func Bench(o BenchOptions) (*BenchResult, error) {
 	return res, nil
 }
 
-// measure warms a phase up (2 runs), then times it for at least MinTime and
+// measure warms a phase up (5 runs, so that buffers and pools reach their
+// steady size), then times it for at least MinTime and
 // counts its allocations and GEMM work.
 func measure(name string, o BenchOptions, step func()) BenchPhase {
-	step()
-	step()
+	for range 5 {
+		step()
+	}
 	kernels.ResetFLOPs()
 	kernels.CountFLOPs(true)
 	step()
