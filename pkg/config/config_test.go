@@ -209,7 +209,7 @@ func TestHashIgnoresUnusedHyperparameters(t *testing.T) {
 
 func TestAutoShardSize(t *testing.T) {
 	cases := []struct {
-		model             string
+		model              string
 		batch, split, want int
 	}{
 		{"resnet20_frn", 200, 8, 13}, // sub-batches of 25: 13 + 12
