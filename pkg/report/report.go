@@ -414,10 +414,22 @@ func (rep *Report) deviations() {
 			}
 		}
 		off := 0
+		sources := map[string]bool{}
 		for _, run := range row.Runs {
 			if !run.Result.Augment {
 				off++
 			}
+			if run.Result.DataSource != "" {
+				sources[run.Result.DataSource] = true
+			}
+		}
+		if len(sources) > 0 {
+			names := make([]string, 0, len(sources))
+			for n := range sources {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			ds = append(ds, fmt.Sprintf("data from %s (paper: the canonical archive)", strings.Join(names, ", ")))
 		}
 		if off > 0 {
 			ds = append(ds, fmt.Sprintf("augmentation off in %d of %d runs (paper: on)", off, row.N()))

@@ -20,6 +20,7 @@ import (
 	"gonum.org/v1/plot"
 
 	"github.com/bsam-dev/bsam/internal/testutil"
+	"github.com/bsam-dev/bsam/pkg/train"
 )
 
 const tol = 1e-9
@@ -615,5 +616,27 @@ func TestReportEmbeddedReferenceMatchesShared(t *testing.T) {
 	}
 	if !bytes.Equal(b, embeddedReference) {
 		t.Errorf("reference/paper_table.yaml differs from %s; copy it again", shared)
+	}
+}
+
+// TestDeviationsNameOtherData: runs trained on a stand-in for the canonical
+// archive (data.source) are flagged in the protocol footer.
+func TestDeviationsNameOtherData(t *testing.T) {
+	res := train.Result{Model: "resnet20_frn", Dataset: "cifar10", Method: "sgd", Epochs: 181, Augment: true,
+		NTrain: 50000, NTest: 10000, Status: "done", DataSource: "cifar10-jpeg.tar.gz"}
+	c := &Collection{Runs: []Run{{Dir: "a", Result: res}}}
+	rep, err := Build(c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(rep.Deviations, "; ")
+	if !strings.Contains(got, "data from cifar10-jpeg.tar.gz (paper: the canonical archive)") {
+		t.Errorf("deviations %q do not name the stand-in data", got)
+	}
+	res.DataSource = ""
+	c.Runs[0].Result = res
+	rep, _ = Build(c, Options{})
+	if got := strings.Join(rep.Deviations, "; "); strings.Contains(got, "data from") {
+		t.Errorf("canonical data flagged: %q", got)
 	}
 }

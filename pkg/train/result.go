@@ -12,15 +12,16 @@ type Result struct {
 	Dataset     string             `json:"dataset"`
 	Method      string             `json:"method"`
 	Seed        int                `json:"seed"`
-	Epochs      int                `json:"epochs"`          // epochs actually run
-	TestMC      int                `json:"test_mc"`         // posterior samples in BMA
-	Augment     bool               `json:"augment"`         // data augmentation on
-	NTrain      int                `json:"ntrain"`          // training examples used
-	NTest       int                `json:"ntest"`           // test examples scored
-	Hyper       map[string]float64 `json:"hyper"`           // resolved optimizer hyperparameters (lr, rho, ...)
-	Swept       []string           `json:"swept,omitempty"` // names of the hyperparameters a sweep varied
-	ConfigHash  string             `json:"config_hash"`     // hash of the resolved config
-	Status      string             `json:"status"`          // "done"; failed runs write no result.json (see meta.json)
+	Epochs      int                `json:"epochs"`                // epochs actually run
+	TestMC      int                `json:"test_mc"`               // posterior samples in BMA
+	Augment     bool               `json:"augment"`               // data augmentation on
+	DataSource  string             `json:"data_source,omitempty"` // base name of data.source when the data did not come from the canonical archives
+	NTrain      int                `json:"ntrain"`                // training examples used
+	NTest       int                `json:"ntest"`                 // test examples scored
+	Hyper       map[string]float64 `json:"hyper"`                 // resolved optimizer hyperparameters (lr, rho, ...)
+	Swept       []string           `json:"swept,omitempty"`       // names of the hyperparameters a sweep varied
+	ConfigHash  string             `json:"config_hash"`           // hash of the resolved config
+	Status      string             `json:"status"`                // "done"; failed runs write no result.json (see meta.json)
 	Reason      string             `json:"reason,omitempty"`
 	Point       eval.Metrics       `json:"point"`
 	BMA         eval.Metrics       `json:"bma"`

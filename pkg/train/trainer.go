@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"time"
 
 	"github.com/bsam-dev/bsam/pkg/config"
@@ -301,6 +302,9 @@ func (s *Session) Train(ctx context.Context, save func(*Checkpoint) error, recor
 		Experiment: r.Experiment, Model: r.Model, Dataset: r.Dataset, Method: r.Method, Seed: r.Seed,
 		Epochs: epochs, Augment: r.Augment && s.Data.Augmentable, NTrain: s.Data.Train.N, NTest: s.Data.Test.N,
 		Hyper: r.HyperMap(), Swept: r.Swept, ConfigHash: r.Hash(), Status: "done", TrainLoss: lastLoss, TestMC: 1,
+	}
+	if r.Data.Source != "" {
+		res.DataSource = filepath.Base(r.Data.Source)
 	}
 	point := s.evaluate(ctx)
 	bma := point
