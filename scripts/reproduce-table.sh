@@ -19,8 +19,19 @@
 # for one cell = 5 seeds × 181 epochs, counted as core-hours at that throughput.
 # `--dry-run` prints the same estimate timed on the machine it runs on.
 #
-#   block                    per seed, SGD-type   per seed, SAM-type   cells   block total
-#   (filled in from measured throughput; see the table below the script's output)
+# Throughput used (bsam bench, batch 200, 2 cores): ResNet-20-FRN 655 img/s SGD,
+# 319 img/s bSAM (SAM-type steps are ~2.05× an SGD step); ResNet-18 61 img/s SGD
+# (batch 128), SAM-type ×2.19. TinyImageNet's 64×64 inputs cost ~4× a CIFAR image
+# (estimated from the FLOPs, not measured).
+#
+#   block (cells)                 core-h per seed      core-h per cell (5 seeds)   block
+#                                 SGD/Adam  SAM-type   SGD/Adam  SAM-type
+#   ResNet-20-FRN CIFAR-10 (5)        7.7      15.8        38        79            ~313
+#   ResNet-20-FRN CIFAR-100 (5)       7.7      15.8        38        79            ~313
+#   ResNet-20-FRN TinyImageNet (5)     61       126       307       629          ~2,500
+#   ResNet-18 CIFAR-10 (3)             82       180       412       902          ~2,200
+#   ResNet-18 CIFAR-100 (3)            82       180       412       902          ~2,200
+#   all 21 cells × 5 seeds                                                       ~7,500 core-hours
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BSAM=${BSAM:-bin/bsam}
