@@ -403,7 +403,7 @@ func (rep *Report) deviations() {
 			ds = append(ds, fmt.Sprintf("%d seed%s (paper: %d assumed)", n, plural(n), PaperSeeds))
 		}
 		if vals := distinct(row.Runs, func(r train.Result) int { return r.Epochs }, func(v int) bool { return v != PaperEpochs }); vals != "" {
-			ds = append(ds, fmt.Sprintf("%s epochs (paper: %d)", vals, PaperEpochs))
+			ds = append(ds, fmt.Sprintf("epochs %s (paper: %d)", vals, PaperEpochs))
 		}
 		if size, ok := canonicalSize[row.Dataset]; ok {
 			if vals := distinct(row.Runs, func(r train.Result) int { return r.NTrain }, func(v int) bool { return v != size[0] }); vals != "" {
