@@ -36,7 +36,7 @@ func golden(t *testing.T, name, got string) {
 // fixedPlan is a plan with fixed paths, so that scripts are comparable
 // across machines.
 func fixedPlan() *Plan {
-	s := &Sweep{File: "/work/sweeps/rho.yaml", Base: "/work/configs/base.yaml", Name: "rho"}
+	s := &Sweep{File: "/home/alice/bsam/sweeps/rho.yaml", Base: "/home/alice/bsam/configs/base.yaml", Name: "rho"}
 	p := &Plan{Sweep: s, Out: "/scratch/runs"}
 	for i, v := range []string{"0.01", "0.05", "0.1"} {
 		p.Points = append(p.Points, Point{Index: 2 * i, Method: "sam_sgd", Seed: 0,
@@ -48,7 +48,7 @@ func fixedPlan() *Plan {
 
 func TestScriptsGolden(t *testing.T) {
 	res := Slurm{Partition: "cpu", Time: "02:00:00", CPUsPerTask: 2, Mem: "4G", Gres: "", Throttle: 8, Account: "proj1", Extra: []string{"--constraint=avx2"}}
-	o := SlurmOptions{Resources: res, Bin: "/opt/bsam/bin/bsam", Chdir: "/work"}
+	o := SlurmOptions{Resources: res, Bin: "/opt/bsam/bin/bsam", Chdir: "/home/alice/bsam"}
 	p := fixedPlan()
 	tests := []struct {
 		name   string
@@ -160,7 +160,7 @@ func TestSubmitAndResubmit(t *testing.T) {
 	p := lrRuns(t)
 	p.Points = p.Points[:5]
 	ctx := context.Background()
-	o := SlurmOptions{Resources: Slurm{Partition: "cpu", Throttle: 2}, Bin: "/bin/bsam", Sbatch: filepath.Join(fake, "sbatch"), Chdir: "/work",
+	o := SlurmOptions{Resources: Slurm{Partition: "cpu", Throttle: 2}, Bin: "/bin/bsam", Sbatch: filepath.Join(fake, "sbatch"), Chdir: "/home/alice/bsam",
 		Now: func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }}
 
 	st, _ := p.LoadState()
