@@ -197,8 +197,16 @@ func packBF32(transB bool, kc, nc, nr, nrHalf int, alpha float32, b []float32, l
 		last := b[:off[w-1]+kc]
 		for p := 0; p < kc; p++ {
 			dp := d[p*sw : p*sw+sw]
-			for j, o := range off[:w] {
-				dp[j] = alpha * last[o+p]
+			if alpha == 1 {
+				// A plain copy: multiplying denormal values, even by 1,
+				// takes a slow microcode path.
+				for j, o := range off[:w] {
+					dp[j] = last[o+p]
+				}
+			} else {
+				for j, o := range off[:w] {
+					dp[j] = alpha * last[o+p]
+				}
 			}
 			clear(dp[w:])
 		}

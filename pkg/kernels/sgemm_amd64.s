@@ -6,7 +6,14 @@
 // Accumulators: Z(2r) and Z(2r+1) hold row r (columns 0-15, 16-31).
 // Z24, Z25: the B row; Z26-Z31: broadcast A values.
 // Row pointers: rows 0-3 at SI, 4-7 at DI, 8-11 at R8, each plus 0, rs, 2rs, 3rs.
-TEXT ·sgemmKernel12x32AVX512(SB), NOSPLIT, $0-72
+TEXT ·sgemmKernel12x32AVX512(SB), NOSPLIT, $8-72
+	// Run with FTZ and DAZ set, as XLA does on CPU: denormals from tiny
+	// gradients otherwise cost ~100x per operation. MXCSR is restored on return.
+	STMXCSR mxcsr-4(SP)
+	MOVL mxcsr-4(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, ftz-8(SP)
+	LDMXCSR ftz-8(SP)
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rs+16(FP), R9
@@ -198,6 +205,7 @@ k12x32store:
 	VMOVUPS Z22, (SI)
 	VMOVUPS Z23, 64(SI)
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET
 
 k12x32plain:
@@ -237,12 +245,20 @@ k12x32plain:
 	VMOVUPS Z22, (SI)
 	VMOVUPS Z23, 64(SI)
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET
 
 // func sgemmKernel12x16AVX512(k int, a *float32, rs, ks int, b, c *float32, ldc int, beta float32, load int)
 //
 // Accumulators: Z(r) holds row r. Z24: the B row; Z12-Z23: broadcast A values.
-TEXT ·sgemmKernel12x16AVX512(SB), NOSPLIT, $0-72
+TEXT ·sgemmKernel12x16AVX512(SB), NOSPLIT, $8-72
+	// Run with FTZ and DAZ set, as XLA does on CPU: denormals from tiny
+	// gradients otherwise cost ~100x per operation. MXCSR is restored on return.
+	STMXCSR mxcsr-4(SP)
+	MOVL mxcsr-4(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, ftz-8(SP)
+	LDMXCSR ftz-8(SP)
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rs+16(FP), R9
@@ -373,6 +389,7 @@ k12x16store:
 	VFMADD231PS (SI), Z24, Z11
 	VMOVUPS Z11, (SI)
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET
 
 k12x16plain:
@@ -400,13 +417,21 @@ k12x16plain:
 	ADDQ R9, SI
 	VMOVUPS Z11, (SI)
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET
 
 // func sgemmKernel6x16AVX2(k int, a *float32, rs, ks int, b, c *float32, ldc int, beta float32, load int)
 //
 // Accumulators: Y(2r), Y(2r+1) hold row r. Y12, Y13: the B row; Y14, Y15:
 // broadcast A values. Rows 0-2 at SI, 3-5 at DI, each plus 0, rs, 2rs.
-TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-72
+TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $8-72
+	// Run with FTZ and DAZ set, as XLA does on CPU: denormals from tiny
+	// gradients otherwise cost ~100x per operation. MXCSR is restored on return.
+	STMXCSR mxcsr-4(SP)
+	MOVL mxcsr-4(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, ftz-8(SP)
+	LDMXCSR ftz-8(SP)
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rs+16(FP), R9
@@ -506,6 +531,7 @@ k6x16store:
 	VMOVUPS Y10, (SI)
 	VMOVUPS Y11, 32(SI)
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET
 
 k6x16plain:
@@ -527,4 +553,5 @@ k6x16plain:
 	VMOVUPS Y10, (SI)
 	VMOVUPS Y11, 32(SI)
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET
