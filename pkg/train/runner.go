@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -244,20 +245,8 @@ func newMeta(version string, r config.Run) *Meta {
 	return m
 }
 
+// round rounds x to the given number of decimal digits for log lines.
 func round(x float64, digits int) float64 {
-	p := 1.0
-	for i := 0; i < digits; i++ {
-		p *= 10
-	}
-	if x != x {
-		return x
-	}
-	return float64(int64(x*p+0.5*sign(x))) / p
-}
-
-func sign(x float64) float64 {
-	if x < 0 {
-		return -1
-	}
-	return 1
+	p := math.Pow10(digits)
+	return math.Round(x*p) / p
 }
