@@ -22,15 +22,15 @@ type runsOptions struct {
 
 // runInfo is one line of `bsam runs` (and one object of --json).
 type runInfo struct {
-	Dir       string  `json:"dir"`
-	Status    string  `json:"status"`
-	Reason    string  `json:"reason,omitempty"`
-	Epoch     int     `json:"epoch"`
-	Epochs    int     `json:"epochs"`
-	TrainLoss float64 `json:"train_loss"`
-	TestAcc   float64 `json:"test_acc"`
-	Elapsed   float64 `json:"elapsed_s"`
-	Resumed   int     `json:"resumed,omitempty"`
+	Dir       string   `json:"dir"`
+	Status    string   `json:"status"`
+	Reason    string   `json:"reason,omitempty"`
+	Epoch     int      `json:"epoch"`
+	Epochs    int      `json:"epochs"`
+	TrainLoss float64  `json:"train_loss"`
+	TestAcc   *float64 `json:"test_acc,omitempty"` // last evaluated epoch; absent before the first evaluation
+	Elapsed   float64  `json:"elapsed_s"`
+	Resumed   int      `json:"resumed,omitempty"`
 }
 
 func newRunsCmd() *cobra.Command {
@@ -78,7 +78,11 @@ accuracy, and the elapsed time. A "running" run whose process has died shows as
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "RUN\tSTATUS\tEPOCH\tTRAIN LOSS\tTEST ACC\tELAPSED\t")
 			for _, r := range infos {
-				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.4f\t%.2f\t%s\t\n", r.Dir, r.Status, r.Epoch, r.Epochs, r.TrainLoss, r.TestAcc,
+				acc := "-"
+				if r.TestAcc != nil {
+					acc = fmt.Sprintf("%.2f", *r.TestAcc)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.4f\t%s\t%s\t\n", r.Dir, r.Status, r.Epoch, r.Epochs, r.TrainLoss, acc,
 					(time.Duration(r.Elapsed) * time.Second).String())
 			}
 			tw.Flush()
@@ -120,10 +124,17 @@ func readRunInfo(dir string) runInfo {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl")); err == nil {
 		lines := splitLines(b)
-		if n := len(lines); n > 0 {
+		for k := len(lines) - 1; k >= 0; k-- {
 			var rec train.EpochRecord
-			if json.Unmarshal(lines[n-1], &rec) == nil {
-				info.TrainLoss, info.TestAcc = rec.TrainLoss, rec.TestAcc
+			if json.Unmarshal(lines[k], &rec) != nil {
+				continue
+			}
+			if k == len(lines)-1 {
+				info.TrainLoss = rec.TrainLoss
+			}
+			if rec.Evaluated() {
+				info.TestAcc = rec.TestAcc
+				break
 			}
 		}
 	}

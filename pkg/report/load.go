@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/bsam-dev/bsam/pkg/train"
 )
 
@@ -130,7 +132,29 @@ func readRun(dir string) (Run, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return Run{}, fmt.Errorf("%s: %w", filepath.Join(dir, ResultFile), err)
 	}
+	if r.DataSource == "" {
+		r.DataSource = configDataSource(filepath.Join(dir, ConfigFile))
+	}
 	return Run{Dir: dir, Result: r}, nil
+}
+
+// configDataSource returns the base name of data.source in a run's resolved
+// config.yaml, or "" when the file or the field is missing. It fills in
+// Result.DataSource for runs whose result.json predates that field.
+func configDataSource(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Data struct {
+			Source string `yaml:"source"`
+		} `yaml:"data"`
+	}
+	if yaml.Unmarshal(b, &c) != nil || c.Data.Source == "" {
+		return ""
+	}
+	return filepath.Base(c.Data.Source)
 }
 
 // readEpochs reads metrics.jsonl; a missing file gives no records and no

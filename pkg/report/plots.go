@@ -209,9 +209,12 @@ func curvePlot(block []*Row, m Metric) (*plot.Plot, bool, error) {
 		sum, cnt := map[int]float64{}, map[int]int{}
 		for _, run := range row.Runs {
 			for _, rec := range run.Epochs {
-				v := rec.TestAcc
+				if !rec.Evaluated() {
+					continue
+				}
+				v := *rec.TestAcc
 				if m == NLL {
-					v = rec.TestNLL
+					v = *rec.TestNLL
 				}
 				sum[rec.Epoch] += v
 				cnt[rec.Epoch]++

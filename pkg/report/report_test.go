@@ -640,3 +640,33 @@ func TestDeviationsNameOtherData(t *testing.T) {
 		t.Errorf("canonical data flagged: %q", got)
 	}
 }
+
+// A result.json written before data_source existed takes the source from the
+// run's resolved config.yaml.
+func TestLoadDataSourceFromConfig(t *testing.T) {
+	root := t.TempDir()
+	for name, src := range map[string]string{"old-seed0": "data:\n  source: /somewhere/cifar10-jpeg.tar.gz\n", "canon-seed0": "data:\n  dir: x\n"} {
+		dir := filepath.Join(root, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		res := `{"model":"resnet20_frn","dataset":"cifar10","method":"sgd","status":"done"}`
+		if err := os.WriteFile(filepath.Join(dir, ResultFile), []byte(res), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range c.Runs {
+		got[filepath.Base(r.Dir)] = r.Result.DataSource
+	}
+	if got["old-seed0"] != "cifar10-jpeg.tar.gz" || got["canon-seed0"] != "" {
+		t.Errorf("data sources %v, want cifar10-jpeg.tar.gz for old-seed0 and none for canon-seed0", got)
+	}
+}

@@ -34,8 +34,19 @@ type EpochRecord struct {
 	Epoch     int     `json:"epoch"`
 	LRFactor  float64 `json:"lr_factor"`
 	TrainLoss float64 `json:"train_loss"`
-	TestAcc   float64 `json:"test_acc"` // point prediction, eval mode
-	TestNLL   float64 `json:"test_nll"`
-	Seconds   float64 `json:"seconds"`
-	ImgPerSec float64 `json:"img_per_s"`
+	// TestAcc and TestNLL are the point prediction's test accuracy and NLL
+	// (eval mode), present only for epochs that were evaluated (eval.every).
+	// Files written before this field became optional hold 0 for both on
+	// epochs without an evaluation; Evaluated tells the two apart.
+	TestAcc   *float64 `json:"test_acc,omitempty"`
+	TestNLL   *float64 `json:"test_nll,omitempty"`
+	Seconds   float64  `json:"seconds"`
+	ImgPerSec float64  `json:"img_per_s"`
+}
+
+// Evaluated reports whether the epoch's test metrics were computed. A real
+// evaluation always has a positive NLL, so the zeros that older files hold
+// for epochs without an evaluation read as not evaluated.
+func (r EpochRecord) Evaluated() bool {
+	return r.TestAcc != nil && r.TestNLL != nil && *r.TestNLL > 0
 }

@@ -172,8 +172,11 @@ func runOne(ctx context.Context, r config.Run, outDir string, data *datasets.Dat
 		Batch: bar.batch,
 		Epoch: func(rec EpochRecord) {
 			if o.Progress == nil {
-				log.Info("epoch", "epoch", rec.Epoch, "lr_factor", round(rec.LRFactor, 6), "train_loss", round(rec.TrainLoss, 5),
-					"test_acc", round(rec.TestAcc, 3), "test_nll", round(rec.TestNLL, 5), "img_per_s", round(rec.ImgPerSec, 0))
+				args := []any{"epoch", rec.Epoch, "lr_factor", round(rec.LRFactor, 6), "train_loss", round(rec.TrainLoss, 5)}
+				if rec.Evaluated() {
+					args = append(args, "test_acc", round(*rec.TestAcc, 3), "test_nll", round(*rec.TestNLL, 5))
+				}
+				log.Info("epoch", append(args, "img_per_s", round(rec.ImgPerSec, 0))...)
 			}
 		},
 	}

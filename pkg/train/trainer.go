@@ -275,7 +275,7 @@ func (s *Session) Train(ctx context.Context, save func(*Checkpoint) error, recor
 				}
 				return nil, err
 			}
-			rec.TestAcc, rec.TestNLL = m.Accuracy, m.NLL
+			rec.TestAcc, rec.TestNLL = &m.Accuracy, &m.NLL
 		}
 		rec.Seconds = time.Since(start).Seconds()
 		p.Records = append(p.Records, rec)
