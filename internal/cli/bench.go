@@ -72,7 +72,7 @@ compare configurations measured in the same session.`,
 				if p.PeakShare > 0 {
 					share = fmt.Sprintf("%.0f%%", 100*p.PeakShare)
 				}
-				fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.2f\t%.0f\t%s\t%.0f\t\n", p.Name, 1000*p.SecondsPerOp, p.ImgPerSec, p.GFLOPs, p.GFLOPS, share, p.AllocsPerStep)
+				fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.2f\t%.0f\t%s\t%.2f\t\n", p.Name, 1000*p.SecondsPerOp, p.ImgPerSec, p.GFLOPs, p.GFLOPS, share, p.AllocsPerStep)
 			}
 			tw.Flush()
 			fmt.Fprintf(out, "bSAM step / SGD step: %.2f×\npeak RSS: %.0f MB\n", res.BSAMOverSGD, res.PeakRSSMB)

@@ -141,11 +141,12 @@ type scratch struct {
 
 // scratchFree is the free list of packing buffers. Unlike a sync.Pool it
 // never drops buffers at a garbage collection, so once as many buffers exist
-// as Gemm calls ever ran at once, no call allocates again.
-var scratchFree struct {
+// as Gemm calls ever ran at once, no call allocates again. The list's
+// capacity is set up front so that returning a buffer never grows it.
+var scratchFree = struct {
 	sync.Mutex
 	list []*scratch
-}
+}{list: make([]*scratch, 0, 256)}
 
 // getScratch takes a packing buffer from the free list, or makes one.
 func getScratch() *scratch {
