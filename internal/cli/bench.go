@@ -30,9 +30,15 @@ func newBenchCmd() *cobra.Command {
 		Long: `bench builds a model, feeds it random data and times, after a warm-up, one
 SGD training step, one bSAM step (two forward/backward passes per sub-batch plus
 its element-wise work) and one evaluation forward pass. It prints img/s, the
-bSAM/SGD time ratio, heap allocations per step (0 in steady state), the peak
-resident memory, and the share of the machine's peak, estimated by timing a
-large SGEMM with the same kernels on all GOMAXPROCS goroutines.
+bSAM/SGD time ratio, heap allocations per step, the peak resident memory, and
+the share of the machine's peak, estimated by timing a large SGEMM with the same
+kernels on all GOMAXPROCS goroutines. "ceiling img/s" is the rate the step would
+reach if its GEMM work ran at that peak and nothing else took time: the upper
+bound this machine sets, whatever the engine does.
+
+Allocations per step are bsam's zero plus the Go scheduler's own: parking and
+waking the worker goroutines occasionally allocates a 112-byte wait record when
+the runtime's per-core cache of them runs dry (a few per hundred steps).
 
 Use GOMAXPROCS to choose the number of cores. Numbers on a busy machine vary:
 compare configurations measured in the same session.`,
@@ -66,13 +72,16 @@ compare configurations measured in the same session.`,
 				fmt.Fprintf(out, "machine peak (SGEMM, all cores): %.0f GFLOP/s\n", res.PeakGFLOPS)
 			}
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "phase\tms/step\timg/s\tGFLOP/step\tGFLOP/s\tof peak\tallocs/step\t")
+			fmt.Fprintln(tw, "phase\tms/step\timg/s\tGFLOP/step\tGFLOP/s\tof peak\tceiling img/s\tallocs/step\t")
 			for _, p := range res.Phases {
-				share := "-"
+				share, ceiling := "-", "-"
 				if p.PeakShare > 0 {
 					share = fmt.Sprintf("%.0f%%", 100*p.PeakShare)
 				}
-				fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.2f\t%.0f\t%s\t%.2f\t\n", p.Name, 1000*p.SecondsPerOp, p.ImgPerSec, p.GFLOPs, p.GFLOPS, share, p.AllocsPerStep)
+				if p.CeilingImgPerSec > 0 {
+					ceiling = fmt.Sprintf("%.0f", p.CeilingImgPerSec)
+				}
+				fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.2f\t%.0f\t%s\t%s\t%.2f\t\n", p.Name, 1000*p.SecondsPerOp, p.ImgPerSec, p.GFLOPs, p.GFLOPS, share, ceiling, p.AllocsPerStep)
 			}
 			tw.Flush()
 			fmt.Fprintf(out, "bSAM step / SGD step: %.2f×\npeak RSS: %.0f MB\n", res.BSAMOverSGD, res.PeakRSSMB)

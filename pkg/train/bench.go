@@ -39,6 +39,10 @@ type BenchPhase struct {
 	GFLOPs        float64 `json:"gflop_per_step"` // counted GEMM work
 	GFLOPS        float64 `json:"gflops"`         // achieved
 	PeakShare     float64 `json:"peak_share"`     // achieved / machine peak (0 if unknown)
+	// CeilingImgPerSec is the img/s this phase would reach if its GEMM work
+	// ran at the machine's peak and everything else took no time: the
+	// hardware's upper bound for this model and batch (0 if unknown).
+	CeilingImgPerSec float64 `json:"ceiling_img_per_s"`
 }
 
 // BenchResult is the outcome of Bench.
@@ -120,6 +124,9 @@ func Bench(o BenchOptions) (*BenchResult, error) {
 	if res.PeakGFLOPS > 0 {
 		for i := range res.Phases {
 			res.Phases[i].PeakShare = res.Phases[i].GFLOPS / res.PeakGFLOPS
+			if g := res.Phases[i].GFLOPs; g > 0 {
+				res.Phases[i].CeilingImgPerSec = float64(o.Batch) * res.PeakGFLOPS / g
+			}
 		}
 	}
 	res.BSAMOverSGD = res.Phases[1].SecondsPerOp / res.Phases[0].SecondsPerOp
