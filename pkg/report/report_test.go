@@ -670,3 +670,35 @@ func TestLoadDataSourceFromConfig(t *testing.T) {
 		t.Errorf("data sources %v, want cifar10-jpeg.tar.gz for old-seed0 and none for canon-seed0", got)
 	}
 }
+
+// MNIST and FashionMNIST are in the paper's table without augmentation: a
+// run without it is no deviation there, one with it is.
+func TestDeviationsAugmentationPerTable(t *testing.T) {
+	for _, tc := range []struct {
+		dataset string
+		augment bool
+		want    string // "" means no augmentation deviation
+	}{
+		{"fmnist", false, ""},
+		{"fmnist", true, "augmentation on in 1 of 1 runs (paper: off)"},
+		{"mnist", false, ""},
+		{"cifar10", true, ""},
+		{"cifar10", false, "augmentation off in 1 of 1 runs (paper: on)"},
+	} {
+		res := train.Result{Model: "lenet", Dataset: tc.dataset, Method: "sgd", Epochs: PaperEpochs, Augment: tc.augment, Status: "done"}
+		rep, err := Build(&Collection{Runs: []Run{{Dir: "a", Result: res}}}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(rep.Deviations, "; ")
+		if tc.want == "" && strings.Contains(got, "augmentation") {
+			t.Errorf("%s augment=%v: unexpected deviation %q", tc.dataset, tc.augment, got)
+		}
+		if tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s augment=%v: deviations %q lack %q", tc.dataset, tc.augment, got, tc.want)
+		}
+		if !strings.Contains(got, "LeNet-5") && got != "" {
+			t.Errorf("deviation %q does not spell the model LeNet-5", got)
+		}
+	}
+}
