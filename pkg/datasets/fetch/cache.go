@@ -445,6 +445,9 @@ func (f *fetcher) obtain(ctx context.Context, e Entry) ([]obtained, error) {
 			}
 			u, err := f.download(ctx, pf, dst)
 			if err != nil {
+				if e.Hint != "" && ctx.Err() == nil {
+					return nil, fmt.Errorf("dataset %s: %w; to get it without the network: %s", e.Name, err, e.Hint)
+				}
 				return nil, fmt.Errorf("dataset %s: %w", e.Name, err)
 			}
 			ins[i].source = u

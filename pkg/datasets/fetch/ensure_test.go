@@ -381,3 +381,16 @@ func TestEnsureProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestEnsureDownloadFailureNamesOfflineRoute checks that a failed download
+// tells the user how to obtain the dataset without the network.
+func TestEnsureDownloadFailureNamesOfflineRoute(t *testing.T) {
+	fx := cifar10Fixture(t)
+	fx.entry.Hint = "copy it from the archive shelf and run bsam data import"
+	srv := newServer(t, fx.served)
+	srv.faults("/data/cifar-10-binary.tar.gz", notFound)
+	_, err := Ensure(context.Background(), "cifar10", testOptions(t, srv, fx.entry))
+	if err == nil || !strings.Contains(err.Error(), "HTTP 404") || !strings.Contains(err.Error(), "without the network: "+fx.entry.Hint) {
+		t.Fatalf("err = %v, want the HTTP 404 and the entry's hint", err)
+	}
+}
