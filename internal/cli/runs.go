@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bsam-dev/bsam/pkg/config"
 	"github.com/bsam-dev/bsam/pkg/train"
 )
 
@@ -138,7 +139,7 @@ func readRunInfo(dir string) runInfo {
 			}
 		}
 	}
-	if c, err := readRunConfig(dir); err == nil {
+	if c, err := config.ReadRunDir(dir); err == nil {
 		info.Epochs = c.Epochs
 		if c.ExtraEpoch {
 			info.Epochs++

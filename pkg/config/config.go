@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -328,4 +330,17 @@ func AutoShardSize(model string, batch, batchsplit int) int {
 	}
 	sub := max(batch/batchsplit, 1)
 	return (sub + 1) / 2
+}
+
+// ReadRunDir reads the resolved config.yaml that the trainer writes into a
+// run directory. It decodes leniently (unknown fields are ignored), so run
+// directories written by older versions still read.
+func ReadRunDir(dir string) (Run, error) {
+	var r Run
+	b, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
+	if err != nil {
+		return r, err
+	}
+	err = yaml.Unmarshal(b, &r)
+	return r, err
 }

@@ -11,8 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/bsam-dev/bsam/pkg/config"
 	"github.com/bsam-dev/bsam/pkg/train"
 )
 
@@ -133,28 +132,11 @@ func readRun(dir string) (Run, error) {
 		return Run{}, fmt.Errorf("%s: %w", filepath.Join(dir, ResultFile), err)
 	}
 	if r.DataSource == "" {
-		r.DataSource = configDataSource(filepath.Join(dir, ConfigFile))
+		if c, err := config.ReadRunDir(dir); err == nil && c.Data.Source != "" {
+			r.DataSource = filepath.Base(c.Data.Source)
+		}
 	}
 	return Run{Dir: dir, Result: r}, nil
-}
-
-// configDataSource returns the base name of data.source in a run's resolved
-// config.yaml, or "" when the file or the field is missing. It fills in
-// Result.DataSource for runs whose result.json predates that field.
-func configDataSource(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	var c struct {
-		Data struct {
-			Source string `yaml:"source"`
-		} `yaml:"data"`
-	}
-	if yaml.Unmarshal(b, &c) != nil || c.Data.Source == "" {
-		return ""
-	}
-	return filepath.Base(c.Data.Source)
 }
 
 // readEpochs reads metrics.jsonl; a missing file gives no records and no
