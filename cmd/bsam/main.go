@@ -15,9 +15,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := cli.NewRootCmd().ExecuteContext(ctx)
+	code, err := cli.Finish(ctx, err)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bsam:", err)
 	}
-	os.Exit(cli.ExitCode(err))
+	os.Exit(code)
 }

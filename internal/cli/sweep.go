@@ -20,8 +20,6 @@ import (
 	"github.com/bsam-dev/bsam/pkg/sweep"
 )
 
-func init() { extraCommands = append(extraCommands, newSweepCmd) }
-
 const sweepLong = `sweep runs a hyperparameter sweep: a base experiment file plus a grid of
 values per method. Every grid point and seed becomes an ordinary run with its
 own run directory (<out>/<name>/<method>-seed<k>-<hash>), trained by
@@ -67,7 +65,12 @@ Executors:
                      compute nodes at the same path (or give --bsam).
 
 Exit codes: 0 all runs done (or submitted), 2 invalid sweep file or flags,
-3 some runs failed (the others finished), 1 anything else.`
+3 some runs failed (the others finished), 5 some runs are busy (another
+process is training them; none failed; 3 wins when both), 130 interrupted,
+1 anything else.
+
+Progress: a line when each run starts ("run k/K") and ends, with the
+estimated time left for the whole sweep once a run has finished.`
 
 // sweepOptions are the flags of `bsam sweep`.
 type sweepOptions struct {
@@ -255,7 +258,7 @@ func (o *sweepOptions) run(cmd *cobra.Command, file string) error {
 	}
 	printPlan(stdout, p, rs, false)
 	if ctx.Err() != nil {
-		return WithCode(ExitRuntime, fmt.Errorf("interrupted; run the same command again to continue"))
+		return WithCode(ExitInterrupted, fmt.Errorf("interrupted; run the same command again to continue"))
 	}
 	return sweepOutcome(rs, p)
 }
@@ -265,6 +268,9 @@ func sweepOutcome(rs []sweep.RunStatus, p *sweep.Plan) error {
 	c := sweep.Counts(rs)
 	if bad := c[sweep.Failed] + c[sweep.Missing]; bad > 0 {
 		return WithCode(ExitRunsFailed, fmt.Errorf("%d of %d runs failed (logs under %s; `bsam sweep status %s` lists them)", bad, len(rs), p.StateDir(), p.Sweep.File))
+	}
+	if busy := c[sweep.Running]; busy > 0 {
+		return WithCode(ExitBusy, fmt.Errorf("%d of %d runs are busy: another process is training them (nothing failed; `bsam sweep status %s` follows them)", busy, len(rs), p.Sweep.File))
 	}
 	return nil
 }
@@ -370,7 +376,7 @@ func (o *sweepOptions) runSlurm(ctx context.Context, cmd *cobra.Command, p *swee
 		}
 		select {
 		case <-ctx.Done():
-			return WithCode(ExitRuntime, fmt.Errorf("interrupted while waiting; the jobs keep running (bsam sweep status %s)", p.Sweep.File))
+			return WithCode(ExitInterrupted, fmt.Errorf("interrupted while waiting; the jobs keep running (bsam sweep status %s)", p.Sweep.File))
 		case <-time.After(o.poll):
 		}
 	}
@@ -523,6 +529,10 @@ the same as JSON (schema bsam.sweep-status/v1).`,
 				return enc.Encode(statusJSON{Schema: "bsam.sweep-status/v1", Sweep: p.Sweep.File, Name: p.Sweep.Name, State: p.StateDir(), Counts: sweep.Counts(rs), Runs: rs})
 			}
 			printPlan(cmd.OutOrStdout(), p, rs, false)
+			if strays := p.Strays(); len(strays) > 0 {
+				logger.Warn("run directories of this sweep that are no run of its plan: trained under another configuration (a BSAM_* variable such as BSAM_DATA_SOURCE, --out or an edited base file that differs now); rerun status with the settings they were trained with",
+					"count", len(strays), "example", displayPath(strays[0]))
+			}
 			return nil
 		},
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bsam-dev/bsam/pkg/config"
+	"github.com/bsam-dev/bsam/pkg/datasets/fetch"
 	"github.com/bsam-dev/bsam/pkg/train"
 )
 
@@ -49,10 +50,28 @@ Every field can be set with --set path=value or an environment variable
 BSAM_<PATH> (dots become underscores), e.g. --set methods.bsam.rho=0.01,
 BSAM_EPOCHS=3, BSAM_DATA_DIR=/data. A flag or variable for optimizer.X sets X
 for every method, above the methods' own values in the file (SAM's and bSAM's
-rho live on different scales: prefer methods.<name>.X).`,
+rho live on different scales: prefer methods.<name>.X). Any other BSAM_*
+variable is an error naming the nearest valid one (list unrelated ones in
+BSAM_ENV_IGNORE).
+
+Short runs: --epochs below a file's warm-up (the paper configurations warm
+up for 5 epochs) is an error that names the fix; lower the warm-up with it,
+e.g. --epochs 1 --set warmup=0 (any warm-up below the number of epochs).
+
+Progress goes to stderr: run k of K with the estimated time left for all
+runs once it is known, the epoch, loss and img/s (shown once a few steps
+have been timed), and the final evaluation (the Bayesian model average of
+bSAM takes test_mc passes over the test set). A live bar on a terminal,
+plain log lines otherwise.
+
+Exit codes: 0 all runs done or skipped; 2 invalid configuration; 3 some runs
+failed (diverged), the others finished; 5 some runs are busy (another
+process, named by its pid, is training them) and none failed; 1 anything
+else; 130 interrupted (also while loading data): rerun to resume.`,
 		Example: `  bsam train --config configs/quickstart.yaml
   bsam train --config configs/mnist_mlp.yaml --method bsam --seeds 0,1,2 --epochs 10
-  BSAM_DATA_DIR=/scratch/data bsam train --config configs/resnet20_cifar10.yaml --out results/runs`,
+  BSAM_DATA_DIR=/scratch/data bsam train --config configs/resnet20_cifar10.yaml --out results/runs
+  bsam train --config configs/resnet20_cifar10.yaml --epochs 1 --set warmup=0   # a short trial run`,
 		Args: cobraArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
@@ -145,7 +164,10 @@ func (o *trainOptions) run(cmd *cobra.Command) error {
 	wireDataSources(e.Data.Dir, e.Data.Offline, stderr, logger)
 	data, err := train.LoadData(ctx, e, logger)
 	if err != nil {
-		return WithCode(ExitRuntime, fmt.Errorf("loading %s: %w", e.Dataset, err))
+		if ctx.Err() != nil {
+			return WithCode(ExitInterrupted, errors.New("interrupted while loading the dataset; nothing was trained"))
+		}
+		return WithCode(ExitRuntime, fmt.Errorf("loading %s: %w%s", e.Dataset, err, corruptHint(e, err)))
 	}
 	tro := train.Options{Logger: logger, Force: o.force, Version: Version}
 	if isTerminal(stderr) {
@@ -159,14 +181,31 @@ func (o *trainOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return WithCode(ExitRuntime, err)
 	}
-	failed := 0
-	for _, out := range outs {
-		if out.Err != nil {
-			failed++
-		}
+	return runsOutcome(outs)
+}
+
+// corruptHint points a failure to load a cached catalog dataset at the
+// commands that check and replace it.
+func corruptHint(e *config.Experiment, err error) string {
+	var ce *fetch.CorruptError
+	if e.Data.Source != "" || e.Dataset == "imagefolder" || errors.As(err, &ce) {
+		return ""
 	}
-	if failed > 0 {
-		return WithCode(ExitRunsFailed, fmt.Errorf("%d of %d runs failed", failed, len(outs)))
+	return fmt.Sprintf("\nif the cached files are damaged: `bsam data verify %s` checks them; `bsam data import %s FILE` or `bsam data download %s` (after deleting the directory) replaces them", e.Dataset, e.Dataset, e.Dataset)
+}
+
+// runsOutcome is the error of a finished experiment: exit 3 when runs
+// failed, else exit 5 when runs were busy (another process trains them),
+// else nil. Failures take precedence over busy runs.
+func runsOutcome(outs []train.Outcome) error {
+	c := train.Tally(outs)
+	switch {
+	case c.Failed > 0 && c.Busy > 0:
+		return WithCode(ExitRunsFailed, fmt.Errorf("%d of %d runs failed and %d are busy (being trained by another process)", c.Failed, len(outs), c.Busy))
+	case c.Failed > 0:
+		return WithCode(ExitRunsFailed, fmt.Errorf("%d of %d runs failed", c.Failed, len(outs)))
+	case c.Busy > 0:
+		return WithCode(ExitBusy, fmt.Errorf("%d of %d runs are busy: another process is training them (nothing failed; run the command again once it is done)", c.Busy, len(outs)))
 	}
 	return nil
 }

@@ -247,6 +247,12 @@ func TestCheckDetectsDrift(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("check as committed: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	// Without a terminal, check reports each experiment and run as it goes.
+	for _, want := range []string{"msg=experiment n=1/1 name=ci_mnist_mlp", "msg=training", `pass=2/2`, `msg="run 1/`, "msg=progress done=1/", "Bayesian model average"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("check's stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
 	r = bsam(t, []string{"BSAM_OPTIMIZER_BETA1=0.85"}, args...)
 	if r.code != 4 || !strings.Contains(r.stdout, "DRIFT") || !strings.Contains(r.stdout, "train_loss") {
 		t.Fatalf("perturbed beta1: exit %d (want 4)\n%s\n%s", r.code, r.stdout, r.stderr)

@@ -154,6 +154,32 @@ type Options struct {
 	Overrides []config.Override
 	Logger    *slog.Logger
 	Out       io.Writer // the report
+	// Progress, when non-nil, is a terminal for live bars per run.
+	Progress io.Writer
+	// Status receives plain progress lines (each experiment, run k of K
+	// with the time left, the final evaluations) when Progress is nil.
+	Status *slog.Logger
+}
+
+// say reports a step of the check: a line on the terminal or a log line.
+func (o Options) say(msg string, args ...any) {
+	switch {
+	case o.Progress != nil:
+		fmt.Fprintf(o.Progress, "check: %s %s\n", msg, fmtArgs(args))
+	case o.Status != nil:
+		o.Status.Info(msg, args...)
+	}
+}
+
+func fmtArgs(args []any) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(args); i += 2 {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%v=%v", args[i], args[i+1])
+	}
+	return b.String()
 }
 
 // Run executes the suite and returns nil, a *DriftError, or another error.
@@ -187,10 +213,19 @@ func Run(ctx context.Context, o Options) error {
 		}
 		defer os.RemoveAll(work)
 	}
-	derr := &DriftError{}
+	// Count every run of the suite up front, for run k of K and the ETA.
+	total := 0
 	for _, x := range exps {
+		if e, err := config.Parse(x.Name+".yaml", x.YAML, o.Overrides); err == nil {
+			total += 2 * len(e.Runs())
+		}
+	}
+	runs := &train.Reporter{Bar: o.Progress, Log: o.Status, Total: total}
+	derr := &DriftError{}
+	for i, x := range exps {
 		before := len(derr.Nondeterminism)
-		values, err := runTwice(ctx, x, work, o, derr)
+		o.say("experiment", "n", fmt.Sprintf("%d/%d", i+1, len(exps)), "name", x.Name, "runs", total)
+		values, err := runTwice(ctx, x, work, o, derr, runs)
 		nondet := len(derr.Nondeterminism) - before
 		if err != nil {
 			return fmt.Errorf("%s: %w", x.Name, err)
@@ -238,7 +273,7 @@ func Run(ctx context.Context, o Options) error {
 
 // runTwice trains the experiment into two directories and records any
 // difference between the two as nondeterminism.
-func runTwice(ctx context.Context, x Experiment, work string, o Options, derr *DriftError) (map[string]RunValues, error) {
+func runTwice(ctx context.Context, x Experiment, work string, o Options, derr *DriftError, runs *train.Reporter) (map[string]RunValues, error) {
 	var ovs []config.Override
 	if o.DataDir != "" {
 		ovs = append(ovs, config.Override{Path: "data.dir", Value: o.DataDir, Source: "bsam check"})
@@ -260,13 +295,15 @@ func runTwice(ctx context.Context, x Experiment, work string, o Options, derr *D
 			return nil, err
 		}
 		if data == nil {
+			o.say("loading data", "experiment", x.Name, "dataset", e.Dataset)
 			d, err := train.LoadData(ctx, e, o.Logger)
 			if err != nil {
 				return nil, err
 			}
 			data = d
 		}
-		outs, err := train.RunExperiment(ctx, e, data, train.Options{Logger: o.Logger, Force: true})
+		o.say("training", "experiment", x.Name, "pass", fmt.Sprintf("%d/2", i+1), "runs", len(e.Runs()))
+		outs, err := train.RunExperiment(ctx, e, data, train.Options{Logger: o.Logger, Force: true, Progress: o.Progress, Runs: runs})
 		if err != nil {
 			return nil, err
 		}

@@ -77,6 +77,14 @@ type Data struct {
 	// subset of that many examples.
 	TrainSubset int `yaml:"train_subset"`
 	TestSubset  int `yaml:"test_subset"`
+	// Validation, when positive, holds out that many training images
+	// (class-balanced, chosen by a fixed stream that depends on neither the
+	// run seed nor the method, so every run holds out the same images),
+	// trains on the rest and evaluates on the held-out images instead of
+	// the test set. It is applied before TrainSubset, so the held-out
+	// images are the same whatever the subset. Omitted from config.yaml
+	// when 0, so the hashes of runs without it are unchanged.
+	Validation int `yaml:"validation,omitempty"`
 }
 
 // Optimizer holds the hyperparameters of SPEC §6.

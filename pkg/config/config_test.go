@@ -99,6 +99,8 @@ func TestValidationErrors(t *testing.T) {
 		{"empty cosine", strings.Replace(base, "warmup: 1", "warmup: 3\nextra_epoch: false", 1), nil, []string{"warmup", "cosine phase would be empty"}},
 		{"warmup > epochs", strings.Replace(base, "warmup: 1", "warmup: 9", 1), nil, []string{"warmup"}},
 		{"not yaml", "a: [", nil, []string{"not valid YAML"}},
+		{"negative validation", base + "data: {validation: -5}\n", nil, []string{"data.validation", "≥ 0"}},
+		{"validation with test_subset", base + "data: {validation: 500, test_subset: 100}\n", nil, []string{"data.test_subset", "data.validation"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -134,6 +136,14 @@ func TestHashIgnoresPlacementOnly(t *testing.T) {
 	r2.Data.Dir, r2.Engine.Workers = "/elsewhere", 7
 	if r2.Hash() != h {
 		t.Error("data dir or loader workers changed the hash")
+	}
+	r5 := r
+	r5.Data.Validation = 5000
+	if r5.Hash() == h {
+		t.Error("data.validation did not change the hash")
+	}
+	if strings.Contains(string(r.YAML()), "validation") {
+		t.Error("config.yaml of a run without data.validation names it: older runs' hashes would change")
 	}
 	r3 := r
 	r3.Optimizer.LR *= 2

@@ -90,7 +90,7 @@ func Parse(path string, raw []byte, overrides []Override) (*Experiment, error) {
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, &Error{File: path, Msg: "not valid YAML: " + err.Error()}
+		return nil, YAMLError(path, err)
 	}
 	var errs Errors
 	var methodNodes []*yaml.Node
@@ -429,14 +429,8 @@ func EnvName(path string) string {
 // hyperparameters.
 func envOverrides() []Override {
 	v := viper.New()
-	paths := leafPaths(reflect.TypeOf(Experiment{}), "")
-	for _, m := range MethodNames {
-		for _, p := range leafPaths(reflect.TypeOf(Optimizer{}), "") {
-			paths = append(paths, "methods."+m+"."+p)
-		}
-	}
 	var out []Override
-	for _, p := range paths {
+	for _, p := range envPaths() {
 		env := EnvName(p)
 		_ = v.BindEnv(p, env)
 		if _, ok := os.LookupEnv(env); ok {

@@ -32,13 +32,24 @@ func (e *Experiment) Validate() error {
 	if e.Data.TestSubset < 0 {
 		bad("data.test_subset", "must be ≥ 0, got %d", e.Data.TestSubset)
 	}
+	if e.Data.Validation < 0 {
+		bad("data.validation", "must be ≥ 0, got %d", e.Data.Validation)
+	}
+	if e.Data.Validation > 0 && e.Data.TestSubset > 0 {
+		bad("data.test_subset", "has no effect with data.validation (%d): the held-out training images are the evaluation set; remove one of the two", e.Data.Validation)
+	}
 	if e.Epochs < 1 {
 		bad("epochs", "must be ≥ 1, got %d", e.Epochs)
 	}
 	if e.Warmup < 0 || (e.Epochs >= 1 && e.Warmup > e.Epochs) {
-		bad("warmup", "must be between 0 and epochs (%d), got %d", e.Epochs, e.Warmup)
+		msg := fmt.Sprintf("must be between 0 and epochs (%d), got %d", e.Epochs, e.Warmup)
+		if e.Epochs >= 1 && e.Warmup > e.Epochs {
+			// Typically --epochs shortened a paper configuration.
+			msg += fmt.Sprintf("; for a short run lower the warm-up too, e.g. --set warmup=%d (any N < epochs; BSAM_WARMUP=N)", max(0, e.Epochs-1))
+		}
+		bad("warmup", "%s", msg)
 	} else if e.Epochs >= 1 && e.Warmup == e.Epochs && !e.ExtraEpoch {
-		bad("warmup", "equals epochs with extra_epoch false: the cosine phase would be empty")
+		bad("warmup", "equals epochs with extra_epoch false: the cosine phase would be empty; lower it, e.g. --set warmup=%d", e.Epochs-1)
 	}
 	if e.BatchSize < 1 {
 		bad("batch_size", "must be ≥ 1, got %d", e.BatchSize)

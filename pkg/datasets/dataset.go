@@ -59,8 +59,11 @@ type Dataset struct {
 	Classes    int
 	ClassNames []string
 	// Train and Test are the two splits (TinyImageNet: the official
-	// validation set is the test split).
+	// validation set is the test split). With Options.Validation, Test
+	// holds the images held out of the training set.
 	Train, Test *Split
+	// EvalSplit names what Test holds: EvalTest or EvalValidation.
+	EvalSplit string
 	// Norm is the per-channel normalisation of SPEC §2.2.
 	Norm Normalization
 	// Augmentable says whether the training transform of SPEC §2.2 includes
@@ -116,6 +119,10 @@ type Options struct {
 	// deterministic subset of that many examples: the first examples of each
 	// class in file order.
 	TrainSubset, TestSubset int
+	// Validation, when positive, holds out that many training examples
+	// (see HoldOut) before TrainSubset is applied; they replace the test
+	// split, and Dataset.EvalSplit becomes "validation".
+	Validation int
 	// Workers bounds the goroutines decoding images; 0 means GOMAXPROCS.
 	Workers int
 	// Ensure overrides the package-level Ensure hook.
@@ -236,13 +243,21 @@ func Load(ctx context.Context, name string, opts Options) (*Dataset, error) {
 	if len(ds.Norm.Mean) != ds.Train.Shape.C || len(ds.Norm.Std) != ds.Train.Shape.C {
 		return nil, fmt.Errorf("datasets: %s: normalisation has %d means and %d stds for %d channels", ds.Name, len(ds.Norm.Mean), len(ds.Norm.Std), ds.Train.Shape.C)
 	}
+	ds.EvalSplit = EvalTest
+	if opts.Validation > 0 {
+		if opts.Validation >= ds.Train.N {
+			return nil, fmt.Errorf("datasets: %s: validation hold-out of %d examples leaves nothing to train on (the training split has %d)", ds.Name, opts.Validation, ds.Train.N)
+		}
+		ds.Train, ds.Test = ds.Train.HoldOut(opts.Validation, ds.Classes)
+		ds.EvalSplit = EvalValidation
+	}
 	if opts.TrainSubset > 0 {
 		ds.Train = ds.Train.Subset(opts.TrainSubset, ds.Classes)
 	}
 	if opts.TestSubset > 0 {
 		ds.Test = ds.Test.Subset(opts.TestSubset, ds.Classes)
 	}
-	log.Info("dataset loaded", "name", ds.Name, "train", ds.Train.N, "test", ds.Test.N, "classes", ds.Classes, "shape", fmt.Sprintf("%dx%dx%d", ds.Train.Shape.H, ds.Train.Shape.W, ds.Train.Shape.C))
+	log.Info("dataset loaded", "name", ds.Name, "train", ds.Train.N, ds.EvalSplit, ds.Test.N, "classes", ds.Classes, "shape", fmt.Sprintf("%dx%dx%d", ds.Train.Shape.H, ds.Train.Shape.W, ds.Train.Shape.C))
 	return ds, nil
 }
 
@@ -307,6 +322,55 @@ func (s *Split) Subset(n, classes int) *Split {
 		}
 	}
 	return s.gather(keep)
+}
+
+// Evaluation splits (Dataset.EvalSplit).
+const (
+	EvalTest       = "test"
+	EvalValidation = "validation"
+)
+
+// HoldOut splits s into a training part and a held-out validation part of
+// about n examples, class-balanced as Subset is (class c holds out
+// n/classes examples, the first n mod classes classes one more; a class with
+// too few examples gives all but one). Which examples of a class are held
+// out is drawn by a fixed random stream keyed by the class alone, never by
+// a run seed or method: every run of every method holds out the same
+// images. Both parts keep the split's order and share no memory with s.
+func (s *Split) HoldOut(n, classes int) (rest, held *Split) {
+	if n <= 0 || classes <= 0 {
+		return s, s.gather(nil)
+	}
+	byClass := make([][]int, classes)
+	for i, y := range s.Labels {
+		byClass[y] = append(byClass[y], i)
+	}
+	out := make([]bool, s.N)
+	for c, idx := range byClass {
+		q := n / classes
+		if c < n%classes {
+			q++
+		}
+		q = min(q, max(len(idx)-1, 0))
+		// A partial Fisher–Yates shuffle of the class's indices: the first
+		// q positions are a uniform sample of q of them.
+		perm := append([]int(nil), idx...)
+		r := rng{state: deriveKey(0, streamHoldOut, uint64(c))}
+		for k := 0; k < q; k++ {
+			j := k + r.IntN(len(perm)-k)
+			perm[k], perm[j] = perm[j], perm[k]
+			out[perm[k]] = true
+		}
+	}
+	var keep, hold []int
+	for i := range s.N {
+		if out[i] {
+			hold = append(hold, i)
+		} else {
+			keep = append(keep, i)
+		}
+	}
+	return s.gather(keep), s.gather(hold)
 }
 
 // gather returns a new split holding the examples idx of s, in that order.

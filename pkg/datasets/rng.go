@@ -10,6 +10,7 @@ import "math/bits"
 const (
 	streamShuffle uint64 = 0x53485546464c4531 // "SHUFFLE1"
 	streamAugment uint64 = 0x4155474d454e5431 // "AUGMENT1"
+	streamHoldOut uint64 = 0x484f4c444f555431 // "HOLDOUT1"
 )
 
 // mix64 is the splitmix64 finaliser, a bijective 64-bit hash.

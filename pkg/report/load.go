@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/bsam-dev/bsam/pkg/config"
 	"github.com/bsam-dev/bsam/pkg/train"
@@ -29,6 +30,11 @@ type Run struct {
 	Dir    string
 	Result train.Result
 	Epochs []train.EpochRecord
+	// Protocol identifies what the run's result depends on besides the seed.
+	Protocol ProtocolInfo
+	// Ended is when the run finished (meta.json; else result.json's
+	// modification time); --protocol latest picks by it.
+	Ended time.Time
 }
 
 // Failure is a run directory that did not finish: result.json is missing
@@ -101,6 +107,8 @@ func Load(dirs ...string) (*Collection, error) {
 			}
 			epochs, warns := readEpochs(filepath.Join(path, MetricsFile))
 			run.Epochs = epochs
+			run.Protocol = protocolOf(path, run.Result)
+			run.Ended = ended(path)
 			c.Warnings = append(c.Warnings, warns...)
 			c.Runs = append(c.Runs, run)
 			return nil
@@ -174,12 +182,26 @@ func readEpochs(path string) ([]train.EpochRecord, []string) {
 	return recs, warns
 }
 
+// ended returns when the run in dir finished: meta.json's end time, else
+// the modification time of result.json.
+func ended(dir string) time.Time {
+	var m runMeta
+	if b, err := os.ReadFile(filepath.Join(dir, MetaFile)); err == nil && json.Unmarshal(b, &m) == nil && !m.Ended.IsZero() {
+		return m.Ended
+	}
+	if st, err := os.Stat(filepath.Join(dir, ResultFile)); err == nil {
+		return st.ModTime()
+	}
+	return time.Time{}
+}
+
 // runMeta holds the fields of meta.json (train.Meta) that report reads;
 // decoding only these keeps report independent of the trainer's code.
 type runMeta struct {
-	Status string `json:"status"` // running, done, failed, interrupted
-	Reason string `json:"reason"`
-	Epoch  int    `json:"epoch"` // epochs completed
+	Status string    `json:"status"` // running, done, failed, interrupted
+	Reason string    `json:"reason"`
+	Epoch  int       `json:"epoch"` // epochs completed
+	Ended  time.Time `json:"ended"`
 }
 
 // unfinished describes a run directory without result.json from its

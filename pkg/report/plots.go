@@ -1,8 +1,10 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +16,9 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	vgdraw "gonum.org/v1/plot/vg/draw"
+
+	"github.com/bsam-dev/bsam/pkg/train"
 )
 
 // PlotFormats are the file types WritePlots writes for every figure.
@@ -32,31 +37,67 @@ const plotSize = 12 * vg.Centimeter
 //   - sweep_<model>_<dataset>_<hyper>_<metric>: each metric against a swept
 //     hyperparameter, one line per method (and setting of the other swept
 //     hyperparameters) with ± sample-std error bars; log x-axis when the
-//     values are positive and span more than a decade.
+//     values are positive and span more than a decade. Methods of the same
+//     protocol that were not swept (SGD beside a ρ sweep) are drawn as a
+//     horizontal band, mean ± std;
+//   - sensitivity_<model>_<dataset>_<hyper>: accuracy, NLL and ECE against
+//     the swept hyperparameter side by side, the same lines and bands.
 //
+// When a model and dataset have runs of more than one protocol, each name
+// ends in the protocol family's short hash and titles carry its label.
 // Figures whose data are absent (no reliability bins, no metrics.jsonl) are
-// skipped.
+// skipped. Every file is written to a temporary file and renamed.
 func WritePlots(dir string, rep *Report) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	var written []string
-	save := func(p *plot.Plot, name string) error {
+	write := func(name string, w, h vg.Length, draw func(format string) (io.WriterTo, error)) error {
 		for _, ext := range PlotFormats {
 			path := filepath.Join(dir, name+"."+ext)
-			if err := p.Save(plotSize*4/3, plotSize, path); err != nil {
+			wt, err := draw(ext)
+			if err != nil {
+				return fmt.Errorf("plot %s: %w", path, err)
+			}
+			var buf bytes.Buffer
+			if _, err := wt.WriteTo(&buf); err != nil {
+				return fmt.Errorf("plot %s: %w", path, err)
+			}
+			if err := train.WriteFileAtomic(path, buf.Bytes(), 0o644); err != nil {
 				return fmt.Errorf("plot %s: %w", path, err)
 			}
 			written = append(written, path)
 		}
 		return nil
 	}
+	save := func(p *plot.Plot, name string) error {
+		return write(name, plotSize*4/3, plotSize, func(ext string) (io.WriterTo, error) { return p.WriterTo(plotSize*4/3, plotSize, ext) })
+	}
+	// Model/dataset pairs with more than one protocol family get the
+	// family's hash in their file names.
+	families := map[string]map[string]bool{}
+	for _, rows := range [][]*Row{rep.Rows, rep.Sweeps} {
+		for _, r := range rows {
+			k := r.Model + "\x00" + r.Dataset
+			if families[k] == nil {
+				families[k] = map[string]bool{}
+			}
+			families[k][r.Family] = true
+		}
+	}
+	name := func(kind string, r *Row, parts ...string) string {
+		all := append([]string{kind, r.Model, r.Dataset}, parts...)
+		if len(families[r.Model+"\x00"+r.Dataset]) > 1 {
+			all = append(all, ShortHash(r.Family))
+		}
+		return fileName(all...)
+	}
 	for _, row := range rep.Rows {
 		p, ok := reliabilityPlot(row)
 		if !ok {
 			continue
 		}
-		if err := save(p, fileName("reliability", row.Model, row.Dataset, row.Method)); err != nil {
+		if err := save(p, name("reliability", row, row.Method+hyperSuffix(row))); err != nil {
 			return written, err
 		}
 	}
@@ -67,27 +108,81 @@ func WritePlots(dir string, rep *Report) ([]string, error) {
 				return written, err
 			}
 			if ok {
-				if err := save(p, fileName("curves", block[0].Model, block[0].Dataset, string(m))); err != nil {
+				if err := save(p, name("curves", block[0], string(m))); err != nil {
 					return written, err
 				}
 			}
 		}
 	}
 	for _, block := range blocks(rep.Sweeps) {
+		bands := referenceRows(rep.Rows, block)
 		for _, h := range sweptNames(block) {
 			for _, m := range Metrics {
-				p, err := sweepPlot(block, h, m)
+				p, err := sweepPlot(block, bands, h, m)
 				if err != nil {
 					return written, err
 				}
-				if err := save(p, fileName("sweep", block[0].Model, block[0].Dataset, h, string(m))); err != nil {
+				if err := save(p, name("sweep", block[0], h, string(m))); err != nil {
 					return written, err
 				}
+			}
+			var panels []*plot.Plot
+			for _, m := range []Metric{Acc, NLL, ECE} {
+				p, err := sweepPlot(block, bands, h, m)
+				if err != nil {
+					return written, err
+				}
+				panels = append(panels, p)
+			}
+			w, ht := plotSize*4, plotSize*5/4
+			err := write(name("sensitivity", block[0], h), w, ht, func(ext string) (io.WriterTo, error) {
+				c, err := vgdraw.NewFormattedCanvas(w, ht, ext)
+				if err != nil {
+					return nil, err
+				}
+				dc := vgdraw.New(c)
+				tiles := vgdraw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+				canvases := plot.Align([][]*plot.Plot{panels}, tiles, dc)
+				for i, p := range panels {
+					p.Draw(canvases[0][i])
+				}
+				return c, nil
+			})
+			if err != nil {
+				return written, err
 			}
 		}
 	}
 	sort.Strings(written)
 	return written, nil
+}
+
+// hyperSuffix distinguishes, in file names, rows of one method that differ
+// in hyperparameters within a block.
+func hyperSuffix(r *Row) string {
+	if r.HyperLabel == "" {
+		return ""
+	}
+	return "-" + ShortHash(r.Protocol)
+}
+
+// referenceRows returns the main-table rows of the sweep row's protocol
+// family: the methods run beside a sweep without a grid (SGD beside a ρ
+// sweep), drawn as bands.
+func referenceRows(rows, sweep []*Row) []*Row {
+	swept := map[string]bool{}
+	for _, r := range sweep {
+		swept[r.Method] = true
+	}
+	var out []*Row
+	for _, r := range rows {
+		// A swept method's base-configuration runs are one more point of
+		// its own line's family, not a ρ-free reference.
+		if sameBlock(r, sweep[0]) && !swept[r.Method] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
@@ -99,12 +194,13 @@ func fileName(parts ...string) string {
 	return strings.Join(parts, "_")
 }
 
-// blocks splits sorted rows into runs of equal (model, dataset).
+// blocks splits sorted rows into runs of equal (model, dataset, protocol
+// family).
 func blocks(rows []*Row) [][]*Row {
 	var out [][]*Row
 	for i := 0; i < len(rows); {
 		j := i
-		for j < len(rows) && rows[j].Model == rows[i].Model && rows[j].Dataset == rows[i].Dataset {
+		for j < len(rows) && sameBlock(rows[j], rows[i]) {
 			j++
 		}
 		out = append(out, rows[i:j])
@@ -200,9 +296,9 @@ func reliabilityPlot(row *Row) (*plot.Plot, bool) {
 
 func curvePlot(block []*Row, m Metric) (*plot.Plot, bool, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s / %s\ntest %s per epoch (point prediction, mean over seeds)", DisplayName(block[0].Model), DisplayName(block[0].Dataset), m.Title())
+	p.Title.Text = fmt.Sprintf("%s\n%s %s per epoch (point prediction, mean over seeds)", block[0].BlockLabel(), block[0].EvalSplit(), m.Title())
 	p.X.Label.Text = "epoch"
-	p.Y.Label.Text = "test " + m.Title()
+	p.Y.Label.Text = block[0].EvalSplit() + " " + m.Title()
 	p.Add(plotter.NewGrid())
 	any := false
 	for _, row := range block {
@@ -239,7 +335,11 @@ func curvePlot(block []*Row, m Metric) (*plot.Plot, bool, error) {
 		l.Color = plotutil.Color(rank(methodOrder, row.Method))
 		l.Width = vg.Points(1.5)
 		p.Add(l)
-		p.Legend.Add(DisplayName(row.Method), l)
+		label := DisplayName(row.Method)
+		if row.HyperLabel != "" {
+			label += " (" + row.HyperLabel + ")"
+		}
+		p.Legend.Add(label, l)
 		any = true
 	}
 	// Accuracy rises and NLL falls: keep the legend in the empty corner.
@@ -267,11 +367,19 @@ type errPoints struct {
 	plotter.YErrors
 }
 
-func sweepPlot(block []*Row, h string, m Metric) (*plot.Plot, error) {
+// axisName is how a hyperparameter is written on an axis.
+func axisName(h string) string {
+	if h == "rho" {
+		return "ρ"
+	}
+	return h
+}
+
+func sweepPlot(block, bands []*Row, h string, m Metric) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s / %s\n%s vs %s (mean ± sample std over seeds)", DisplayName(block[0].Model), DisplayName(block[0].Dataset), m.Title(), h)
-	p.X.Label.Text = h
-	p.Y.Label.Text = m.Title()
+	p.Title.Text = fmt.Sprintf("%s\n%s %s vs %s (mean ± sample std over seeds)", block[0].BlockLabel(), block[0].EvalSplit(), m.Title(), axisName(h))
+	p.X.Label.Text = axisName(h)
+	p.Y.Label.Text = block[0].EvalSplit() + " " + m.Title()
 	p.Add(plotter.NewGrid())
 	type series struct {
 		label string
@@ -280,12 +388,23 @@ func sweepPlot(block []*Row, h string, m Metric) (*plot.Plot, error) {
 	var order []string
 	lines := map[string]*series{}
 	minX, maxX := math.Inf(1), math.Inf(-1)
+	minY, maxY := math.Inf(1), math.Inf(-1)
+	extend := func(mean, sd float64) {
+		if math.IsNaN(mean) {
+			return
+		}
+		if math.IsNaN(sd) {
+			sd = 0
+		}
+		minY, maxY = math.Min(minY, mean-sd), math.Max(maxY, mean+sd)
+	}
 	for _, row := range block {
 		x, ok := row.Setting[h]
 		if !ok || math.IsNaN(x) {
 			continue
 		}
 		minX, maxX = math.Min(minX, x), math.Max(maxX, x)
+		extend(row.Cells[m].Mean, row.Cells[m].Std)
 		var others []string
 		for _, n := range row.Swept {
 			if n != h {
@@ -303,6 +422,9 @@ func sweepPlot(block []*Row, h string, m Metric) (*plot.Plot, error) {
 		}
 		lines[key].pts = append(lines[key].pts, row)
 	}
+	for _, b := range bands {
+		extend(b.Cells[m].Mean, b.Cells[m].Std)
+	}
 	// Keep the outermost points and their error bars off the frame.
 	if minX > 0 && maxX/minX > 10 {
 		p.X.Scale = plot.LogScale{}
@@ -314,6 +436,50 @@ func sweepPlot(block []*Row, h string, m Metric) (*plot.Plot, error) {
 			pad = 0.05 * math.Max(math.Abs(minX), 1)
 		}
 		p.X.Min, p.X.Max = minX-pad, maxX+pad
+	}
+	// The y range holds every error bar and band with a margin below, and
+	// room above for the legend, so nothing runs under an axis or the
+	// legend.
+	if minY <= maxY {
+		span := maxY - minY
+		if span == 0 {
+			span = math.Max(math.Abs(maxY)*0.1, 1e-3)
+		}
+		p.Y.Min, p.Y.Max = minY-0.08*span, maxY+(0.12+0.1*float64(len(order)+len(bands)))*span
+	}
+	for i, b := range bands {
+		c := b.Cells[m]
+		if math.IsNaN(c.Mean) || math.IsNaN(p.X.Min) {
+			continue
+		}
+		sd := c.Std
+		if math.IsNaN(sd) {
+			sd = 0
+		}
+		col := plotutil.Color(len(order) + i)
+		if rgba, ok := col.(color.RGBA); ok {
+			fill := color.NRGBA{R: rgba.R, G: rgba.G, B: rgba.B, A: 50}
+			poly, err := plotter.NewPolygon(plotter.XYs{{X: p.X.Min, Y: c.Mean - sd}, {X: p.X.Max, Y: c.Mean - sd}, {X: p.X.Max, Y: c.Mean + sd}, {X: p.X.Min, Y: c.Mean + sd}})
+			if err != nil {
+				return nil, err
+			}
+			poly.Color = fill
+			poly.LineStyle.Width = 0
+			p.Add(poly)
+		}
+		l, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: c.Mean}, {X: p.X.Max, Y: c.Mean}})
+		if err != nil {
+			return nil, err
+		}
+		l.Color = col
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		l.Width = vg.Points(1.2)
+		p.Add(l)
+		label := DisplayName(b.Method) + fmt.Sprintf(" (no %s), mean ± std, n=%d", axisName(h), b.N())
+		if b.HyperLabel != "" {
+			label = DisplayName(b.Method) + " (" + b.HyperLabel + fmt.Sprintf("), mean ± std, n=%d", b.N())
+		}
+		p.Legend.Add(label, l)
 	}
 	for i, key := range order {
 		s := lines[key]
@@ -341,5 +507,8 @@ func sweepPlot(block []*Row, h string, m Metric) (*plot.Plot, error) {
 		p.Add(l, sc, eb)
 		p.Legend.Add(s.label, l, sc)
 	}
+	// Inside the frame, clear of the axes.
+	p.Legend.Top = true
+	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(6), -vg.Points(4)
 	return p, nil
 }

@@ -155,6 +155,33 @@ func (r *Reference) Lookup(model, dataset, method string, m Metric) *Value {
 	return nil
 }
 
+// HasRow reports whether the reference has a row for the method.
+func (r *Reference) HasRow(model, dataset, method string) bool {
+	if r == nil {
+		return false
+	}
+	for _, row := range r.Rows {
+		if row.Model == model && row.Dataset == dataset && row.Method == method {
+			return true
+		}
+	}
+	return false
+}
+
+// HasBlock reports whether the reference has any row for the model and
+// dataset.
+func (r *Reference) HasBlock(model, dataset string) bool {
+	if r == nil {
+		return false
+	}
+	for _, row := range r.Rows {
+		if row.Model == model && row.Dataset == dataset {
+			return true
+		}
+	}
+	return false
+}
+
 // Sigma returns the tolerance σ for a reference value of metric m: its std,
 // or, when that std is implausible (zero, or above ImplausibleStdRatio times
 // the mean), the median std of metric m over the table's plausible cells.

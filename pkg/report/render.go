@@ -39,6 +39,9 @@ func ours(m Metric, c *Cell, pm string) string {
 
 func paper(m Metric, c *Cell, pm, none, dagger string) string {
 	if c.Paper == nil {
+		if c.PaperNote != "" {
+			return none + " (" + c.PaperNote + ")"
+		}
 		return none
 	}
 	s := FormatValue(m, c.Paper.Mean) + pm + FormatValue(m, c.Paper.Std)
@@ -70,6 +73,43 @@ func zString(z float64) string {
 	return fmt.Sprintf("%+.1f", noNegZero(roundTo(z, 1)))
 }
 
+// protocolCell names a row's protocol in tables: its label and the hash
+// --protocol selects it by (the family's, or the row's own when the row
+// differs from others of its method in hyperparameters).
+func protocolCell(row *Row) string {
+	h := ShortHash(row.Family)
+	if row.HyperLabel != "" {
+		h = ShortHash(row.Protocol)
+	}
+	if l := row.ProtocolLabel(); l != "" {
+		return l + " · " + h
+	}
+	return h
+}
+
+// paperCells returns the paper column of each metric of a row for the wide
+// results table: a value, or "n/a (why)"; when every metric lacks a value
+// for the same reason, only the first cell gives the reason.
+func paperCells(row *Row, pm, none, dagger string) []string {
+	out := make([]string, len(Metrics))
+	same := true
+	for _, m := range Metrics {
+		c := row.Cells[m]
+		if c.Paper != nil || c.PaperNote != row.Cells[Metrics[0]].PaperNote {
+			same = false
+		}
+	}
+	for i, m := range Metrics {
+		c := row.Cells[m]
+		if same && i > 0 {
+			out[i] = none
+			continue
+		}
+		out[i] = paper(m, c, pm, none, dagger)
+	}
+	return out
+}
+
 func mdEscape(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return strings.ReplaceAll(s, "\n", " ")
@@ -83,40 +123,52 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	b.WriteString("# bsam report\n\n")
 	fmt.Fprintf(&b, "%d finished run%s below %s; metric source: %s; reference: %s.\n",
 		rep.NRuns, plural(rep.NRuns), strings.Join(rep.Searched, ", "), rep.Source, orNone(rep.Reference))
-	b.WriteString("Cells: mean ± sample std (n−1) over n seeds; one seed shows no std. Best method per model/dataset block in **bold**.\n")
+	b.WriteString("Cells: mean ± sample std (n−1) over n seeds; one seed shows no std. Runs are averaged only within one protocol (everything that changes a result except the seed); best method per model/dataset/protocol block in **bold**.\n")
+	if rep.Selected != "" {
+		fmt.Fprintf(&b, "Protocols shown: %s (--protocol).\n", rep.Selected)
+	}
+	if len(rep.Protocols) > 0 {
+		b.WriteString("\n## Protocols\n\n")
+		b.WriteString("| Model | Dataset | Protocol | Label | Evaluated on | What the runs did | runs |\n|:--|:--|:--|:--|:--|:--|--:|\n")
+		for _, p := range rep.Protocols {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %d |\n", mdEscape(DisplayName(p.Model)), mdEscape(DisplayName(p.Dataset)),
+				ShortHash(p.Family), mdEscape(orDash(p.Label)), p.EvalSplit, mdEscape(p.Description), p.NRuns)
+		}
+	}
 	if len(rep.Rows) > 0 {
 		b.WriteString("\n## Results\n\n")
-		b.WriteString("| Model | Dataset | Method | n |")
+		b.WriteString("| Model | Dataset | Protocol | Method | n |")
 		for _, m := range Metrics {
 			fmt.Fprintf(&b, " %s | paper |", m.Title())
 		}
-		b.WriteString("\n|:--|:--|:--|--:|")
+		b.WriteString("\n|:--|:--|:--|:--|--:|")
 		for range Metrics {
 			b.WriteString("--:|--:|")
 		}
 		b.WriteString("\n")
 		for _, row := range rep.Rows {
-			fmt.Fprintf(&b, "| %s | %s | %s | %d |", mdEscape(DisplayName(row.Model)), mdEscape(DisplayName(row.Dataset)), mdEscape(DisplayName(row.Method)), row.N())
-			for _, m := range Metrics {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d |", mdEscape(DisplayName(row.Model)), mdEscape(DisplayName(row.Dataset)), mdEscape(protocolCell(row)), mdEscape(DisplayName(row.Method)), row.N())
+			pc := paperCells(row, " ± ", "n/a", "†")
+			for i, m := range Metrics {
 				c := row.Cells[m]
 				s := ours(m, c, " ± ")
 				if c.Best {
 					s = "**" + s + "**"
 				}
-				fmt.Fprintf(&b, " %s | %s |", s, paper(m, c, " ± ", "–", "†"))
+				fmt.Fprintf(&b, " %s | %s |", s, mdEscape(pc[i]))
 			}
 			b.WriteString("\n")
 		}
 		if rep.Reference != "" {
 			b.WriteString("\n## Comparison with the paper\n\n")
-			b.WriteString("| Model | Dataset | Method | Metric | ours | paper | Δ | z | verdict |\n")
-			b.WriteString("|:--|:--|:--|:--|--:|--:|--:|--:|:--|\n")
+			b.WriteString("| Model | Dataset | Protocol | Method | Metric | ours | paper | Δ | z | verdict |\n")
+			b.WriteString("|:--|:--|:--|:--|:--|--:|--:|--:|--:|:--|\n")
 			for _, row := range rep.Rows {
 				for _, m := range Metrics {
 					c := row.Cells[m]
-					fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-						mdEscape(DisplayName(row.Model)), mdEscape(DisplayName(row.Dataset)), mdEscape(DisplayName(row.Method)), m.Title(),
-						ours(m, c, " ± "), paper(m, c, " ± ", "–", "†"), signed(m, c.Diff), zString(c.Z), c.Verdict)
+					fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+						mdEscape(DisplayName(row.Model)), mdEscape(DisplayName(row.Dataset)), mdEscape(protocolCell(row)), mdEscape(DisplayName(row.Method)), m.Title(),
+						ours(m, c, " ± "), mdEscape(paper(m, c, " ± ", "n/a", "†")), signed(m, c.Diff), zString(c.Z), c.Verdict)
 				}
 			}
 			counts := map[string]int{}
@@ -131,21 +183,41 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	}
 	if len(rep.Sweeps) > 0 {
 		b.WriteString("\n## Sweeps\n\n")
-		b.WriteString("| Model | Dataset | Method | Setting | n |")
+		b.WriteString("| Model | Dataset | Protocol | Method | Setting | n |")
 		for _, m := range Metrics {
 			fmt.Fprintf(&b, " %s |", m.Title())
 		}
-		b.WriteString("\n|:--|:--|:--|:--|--:|")
+		b.WriteString("\n|:--|:--|:--|:--|:--|--:|")
 		for range Metrics {
 			b.WriteString("--:|")
 		}
 		b.WriteString("\n")
 		for _, row := range rep.Sweeps {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d |", mdEscape(DisplayName(row.Model)), mdEscape(DisplayName(row.Dataset)), mdEscape(DisplayName(row.Method)), mdEscape(row.SettingString()), row.N())
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d |", mdEscape(DisplayName(row.Model)), mdEscape(DisplayName(row.Dataset)), mdEscape(protocolCell(row)), mdEscape(DisplayName(row.Method)), mdEscape(row.SettingString()), row.N())
 			for _, m := range Metrics {
 				fmt.Fprintf(&b, " %s |", ours(m, row.Cells[m], " ± "))
 			}
 			b.WriteString("\n")
+		}
+	}
+	if len(rep.Sensitivity) > 0 {
+		b.WriteString("\n## Sensitivity\n\n")
+		b.WriteString("Spread = max − min of the per-setting means over the method's grid (smaller: less sensitive). Best by NLL: the setting with the lowest mean NLL, the proper scoring rule that rewards accuracy and calibration together.\n\n")
+		b.WriteString("| Model | Dataset | Protocol | Method | points | seeds | Accuracy spread | NLL spread | ECE spread | AUROC spread | best by NLL | evaluated on |\n")
+		b.WriteString("|:--|:--|:--|:--|--:|--:|--:|--:|--:|--:|:--|:--|\n")
+		for _, x := range rep.Sensitivity {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | ≥ %d |", mdEscape(DisplayName(x.Model)), mdEscape(DisplayName(x.Dataset)),
+				mdEscape(orDash(x.FamilyLabel)+" · "+ShortHash(x.Family)), mdEscape(DisplayName(x.Method)), x.Points, x.MinSeeds)
+			for _, m := range Metrics {
+				fmt.Fprintf(&b, " %s |", FormatValue(m, x.Spread[m]))
+			}
+			fmt.Fprintf(&b, " %s (NLL %s) | %s |\n", mdEscape(x.BestNLL), FormatValue(NLL, x.BestNLLValue), x.EvalSplit)
+		}
+		for _, x := range rep.Sensitivity {
+			if x.EvalSplit != "validation" {
+				b.WriteString("\nA best setting chosen on the test split is tuned on the test set: choose on a validation split (data.validation) instead.\n")
+				break
+			}
 		}
 	}
 	if len(rep.Deviations) > 0 {
@@ -219,26 +291,33 @@ func WriteLaTeX(w io.Writer, rep *Report) error {
 	b.WriteString("% bsam report: mean +/- sample std (n-1) over n seeds; one seed shows no std.\n")
 	fmt.Fprintf(&b, "%% metric source: %s; reference: %s\n", rep.Source, asciiReplacer.Replace(orNone(rep.Reference)))
 	b.WriteString("% requires \\usepackage{booktabs}\n")
-	b.WriteString("\\begin{tabular}{lllr" + strings.Repeat("rr", len(Metrics)) + "}\n\\toprule\n")
-	b.WriteString("Model & Dataset & Method & $n$")
+	b.WriteString("\\begin{tabular}{llllr" + strings.Repeat("rr", len(Metrics)) + "}\n\\toprule\n")
+	b.WriteString("Model & Dataset & Protocol & Method & $n$")
 	for _, m := range Metrics {
 		fmt.Fprintf(&b, " & %s & Paper", TeXEscape(m.Title()))
 	}
 	b.WriteString(" \\\\\n")
 	for i, row := range rep.Rows {
-		model, dataset := "", ""
-		if i == 0 || row.Model != rep.Rows[i-1].Model || row.Dataset != rep.Rows[i-1].Dataset {
+		model, dataset, proto := "", "", ""
+		if i == 0 || !sameBlock(row, rep.Rows[i-1]) {
 			b.WriteString("\\midrule\n")
 			model, dataset = TeXEscape(DisplayName(row.Model)), TeXEscape(DisplayName(row.Dataset))
+			proto = TeXEscape(protocolCell(row))
+		} else if row.HyperLabel != "" {
+			proto = TeXEscape(protocolCell(row))
 		}
-		fmt.Fprintf(&b, "%s & %s & %s & %d", model, dataset, TeXEscape(DisplayName(row.Method)), row.N())
+		fmt.Fprintf(&b, "%s & %s & %s & %s & %d", model, dataset, proto, TeXEscape(DisplayName(row.Method)), row.N())
 		for _, m := range Metrics {
 			c := row.Cells[m]
 			s := ours(m, c, " $\\pm$ ")
 			if c.Best {
 				s = "\\textbf{" + s + "}"
 			}
-			fmt.Fprintf(&b, " & %s & %s", s, paper(m, c, " $\\pm$ ", "--", "$^\\dagger$"))
+			p := "n/a"
+			if c.Paper != nil {
+				p = paper(m, c, " $\\pm$ ", "n/a", "$^\\dagger$")
+			}
+			fmt.Fprintf(&b, " & %s & %s", s, p)
 		}
 		b.WriteString(" \\\\\n")
 	}
@@ -252,6 +331,18 @@ func WriteLaTeX(w io.Writer, rep *Report) error {
 			fmt.Fprintf(&b, "%%   %s\n", asciiReplacer.Replace(l))
 		}
 	}
+	var protos []string
+	for _, p := range rep.Protocols {
+		protos = append(protos, fmt.Sprintf("%s / %s %s%s: %s", DisplayName(p.Model), DisplayName(p.Dataset), ShortHash(p.Family), bracket(p.Label), p.Description))
+	}
+	comment("Protocols", protos)
+	var nas []string
+	for _, row := range rep.Rows {
+		if c := row.Cells[Metrics[0]]; c.Paper == nil && c.PaperNote != "" {
+			nas = append(nas, row.Label()+": "+c.PaperNote)
+		}
+	}
+	comment("Paper n/a", nas)
 	comment("Differences from the paper's protocol", rep.Deviations)
 	var fails []string
 	for _, f := range rep.Failures {
@@ -265,6 +356,13 @@ func WriteLaTeX(w io.Writer, rep *Report) error {
 	comment("Notes", notes)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func bracket(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " [" + s + "]"
 }
 
 func num(x float64) string {
@@ -286,7 +384,8 @@ func round12(x float64) float64 {
 
 // CSVHeader is the header row of WriteCSV.
 var CSVHeader = []string{"model", "dataset", "method", "setting", "metric", "source", "mean", "std", "n", "best",
-	"paper_mean", "paper_std", "sigma", "sigma_replaced", "diff", "z", "verdict"}
+	"paper_mean", "paper_std", "sigma", "sigma_replaced", "diff", "z", "verdict",
+	"protocol", "family", "protocol_label", "eval_split", "paper_note"}
 
 // WriteCSV writes one row per (row, metric) of the main table, then of the
 // sweeps (setting non-empty, no comparison). Numbers are full precision;
@@ -301,7 +400,8 @@ func WriteCSV(w io.Writer, rep *Report) error {
 			for _, m := range Metrics {
 				c := row.Cells[m]
 				rec := []string{row.Model, row.Dataset, row.Method, row.SettingString(), string(m), rep.Source,
-					num(c.Mean), num(c.Std), strconv.Itoa(c.N), strconv.FormatBool(c.Best), "", "", "", "", "", "", c.Verdict}
+					num(c.Mean), num(c.Std), strconv.Itoa(c.N), strconv.FormatBool(c.Best), "", "", "", "", "", "", c.Verdict,
+					row.Protocol, row.Family, row.ProtocolLabel(), row.EvalSplit(), c.PaperNote}
 				if c.Paper != nil {
 					rec[10], rec[11], rec[12] = num(c.Paper.Mean), num(c.Paper.Std), num(c.Sigma)
 					rec[13], rec[14], rec[15] = strconv.FormatBool(c.SigmaReplaced), num(c.Diff), num(c.Z)
@@ -321,30 +421,61 @@ const SchemaVersion = "bsam.report/v1"
 
 // JSONReport is the document WriteJSON writes. Absent numbers are null.
 type JSONReport struct {
-	Schema     string    `json:"schema"`
-	Source     string    `json:"metric_source"`
-	Std        string    `json:"std"`
-	Reference  string    `json:"reference"`
-	Searched   []string  `json:"searched"`
-	NRuns      int       `json:"runs"`
-	Rows       []JSONRow `json:"rows"`
-	Sweeps     []JSONRow `json:"sweeps"`
-	Failed     []Failure `json:"failed"`
-	Deviations []string  `json:"deviations"`
-	Notes      []string  `json:"notes"`
-	Warnings   []string  `json:"warnings"`
+	Schema      string            `json:"schema"`
+	Source      string            `json:"metric_source"`
+	Std         string            `json:"std"`
+	Reference   string            `json:"reference"`
+	Searched    []string          `json:"searched"`
+	NRuns       int               `json:"runs"`
+	Selected    string            `json:"protocol_selection,omitempty"`
+	Sensitivity []JSONSensitivity `json:"sensitivity"`
+	Protocols   []JSONProtocol    `json:"protocols"`
+	Rows        []JSONRow         `json:"rows"`
+	Sweeps      []JSONRow         `json:"sweeps"`
+	Failed      []Failure         `json:"failed"`
+	Deviations  []string          `json:"deviations"`
+	Notes       []string          `json:"notes"`
+	Warnings    []string          `json:"warnings"`
+}
+
+// JSONSensitivity is one entry of JSONReport.Sensitivity.
+type JSONSensitivity struct {
+	Model     string              `json:"model"`
+	Dataset   string              `json:"dataset"`
+	Method    string              `json:"method"`
+	Family    string              `json:"family"`
+	EvalSplit string              `json:"eval_split"`
+	Points    int                 `json:"points"`
+	MinSeeds  int                 `json:"min_seeds"`
+	Spread    map[Metric]*float64 `json:"spread"`
+	BestNLL   string              `json:"best_by_nll"`
+}
+
+// JSONProtocol is one protocol family of JSONReport.
+type JSONProtocol struct {
+	Model       string `json:"model"`
+	Dataset     string `json:"dataset"`
+	Family      string `json:"family"`
+	Label       string `json:"label"`
+	EvalSplit   string `json:"eval_split"`
+	Description string `json:"description"`
+	Runs        int    `json:"runs"`
 }
 
 // JSONRow is one row of JSONReport.
 type JSONRow struct {
-	Model   string              `json:"model"`
-	Dataset string              `json:"dataset"`
-	Method  string              `json:"method"`
-	Setting map[string]float64  `json:"setting,omitempty"`
-	N       int                 `json:"n"`
-	Seeds   []int               `json:"seeds"`
-	Dirs    []string            `json:"dirs"`
-	Metrics map[Metric]JSONCell `json:"metrics"`
+	Model         string              `json:"model"`
+	Dataset       string              `json:"dataset"`
+	Method        string              `json:"method"`
+	Protocol      string              `json:"protocol"`
+	Family        string              `json:"family"`
+	ProtocolLabel string              `json:"protocol_label"`
+	EvalSplit     string              `json:"eval_split"`
+	Setting       map[string]float64  `json:"setting,omitempty"`
+	N             int                 `json:"n"`
+	Seeds         []int               `json:"seeds"`
+	Dirs          []string            `json:"dirs"`
+	Metrics       map[Metric]JSONCell `json:"metrics"`
 }
 
 // JSONCell is one metric of a JSONRow.
@@ -354,6 +485,7 @@ type JSONCell struct {
 	Best          bool     `json:"best"`
 	PaperMean     *float64 `json:"paper_mean"`
 	PaperStd      *float64 `json:"paper_std"`
+	PaperNote     string   `json:"paper_note,omitempty"`
 	Sigma         *float64 `json:"sigma"`
 	SigmaReplaced bool     `json:"sigma_replaced"`
 	Diff          *float64 `json:"diff"`
@@ -375,6 +507,7 @@ func (rep *Report) JSON() JSONReport {
 		out := []JSONRow{}
 		for _, row := range rows {
 			jr := JSONRow{Model: row.Model, Dataset: row.Dataset, Method: row.Method, N: row.N(), Seeds: row.Seeds,
+				Protocol: row.Protocol, Family: row.Family, ProtocolLabel: row.ProtocolLabel(), EvalSplit: row.EvalSplit(),
 				Metrics: map[Metric]JSONCell{}}
 			if len(row.Swept) > 0 {
 				jr.Setting = row.Setting
@@ -384,7 +517,7 @@ func (rep *Report) JSON() JSONReport {
 			}
 			for _, m := range Metrics {
 				c := row.Cells[m]
-				jc := JSONCell{Mean: ptr(c.Mean), Std: ptr(c.Std), Best: c.Best, Verdict: c.Verdict}
+				jc := JSONCell{Mean: ptr(c.Mean), Std: ptr(c.Std), Best: c.Best, Verdict: c.Verdict, PaperNote: c.PaperNote}
 				if c.Paper != nil {
 					jc.PaperMean, jc.PaperStd, jc.Sigma = ptr(c.Paper.Mean), ptr(c.Paper.Std), ptr(c.Sigma)
 					jc.SigmaReplaced, jc.Diff, jc.Z = c.SigmaReplaced, ptr(c.Diff), ptr(c.Z)
@@ -405,8 +538,24 @@ func (rep *Report) JSON() JSONReport {
 	if failed == nil {
 		failed = []Failure{}
 	}
+	protos := []JSONProtocol{}
+	for _, p := range rep.Protocols {
+		protos = append(protos, JSONProtocol{Model: p.Model, Dataset: p.Dataset, Family: p.Family, Label: p.Label,
+			EvalSplit: p.EvalSplit, Description: p.Description, Runs: p.NRuns})
+	}
+	sens := []JSONSensitivity{}
+	for _, x := range rep.Sensitivity {
+		js := JSONSensitivity{Model: x.Model, Dataset: x.Dataset, Method: x.Method, Family: x.Family, EvalSplit: x.EvalSplit,
+			Points: x.Points, MinSeeds: x.MinSeeds, Spread: map[Metric]*float64{}, BestNLL: x.BestNLL}
+		for m, v := range x.Spread {
+			js.Spread[m] = ptr(v)
+		}
+		sens = append(sens, js)
+	}
 	return JSONReport{
-		Schema: SchemaVersion, Source: rep.Source, Std: "sample (n-1); null for one seed", Reference: rep.Reference,
+		Sensitivity: sens,
+		Schema:      SchemaVersion, Source: rep.Source, Std: "sample (n-1); null for one seed", Reference: rep.Reference,
+		Selected: rep.Selected, Protocols: protos,
 		Searched: rep.Searched, NRuns: rep.NRuns, Rows: conv(rep.Rows), Sweeps: conv(rep.Sweeps), Failed: failed,
 		Deviations: nonNil(rep.Deviations), Notes: nonNil(rep.Notes), Warnings: nonNil(rep.Warnings),
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -138,16 +139,34 @@ func rank(order []string, name string) int {
 type Options struct {
 	Source    string     // SourceBMA (default) or SourcePoint
 	Reference *Reference // nil: no comparison
+	// Protocol selects the protocols shown: "" all of them, ProtocolLatest
+	// the most recently finished family of each model/dataset block, or a
+	// hash prefix (of a family or of a row's protocol).
+	Protocol string
 }
+
+// ProtocolLatest selects, per model and dataset, the family of the most
+// recently finished run.
+const ProtocolLatest = "latest"
+
+// ErrDuplicateSeed is returned (wrapped) by Build when one protocol holds
+// two runs of the same seed.
+var ErrDuplicateSeed = errors.New("a seed appears twice within one protocol")
+
+// ErrNoProtocol is returned (wrapped) by Build when Options.Protocol
+// matches no run.
+var ErrNoProtocol = errors.New("no protocol matches")
 
 // Cell is one metric of one row.
 type Cell struct {
 	Mean float64
 	Std  float64 // sample std (n−1); NaN when N < 2
 	N    int
-	Best bool // best mean of its (model, dataset) block
-	// Reference comparison; Paper is nil where the reference has no value.
+	Best bool // best mean of its (model, dataset, protocol family) block
+	// Reference comparison; Paper is nil where the reference has no value,
+	// and PaperNote then says why.
 	Paper         *Value
+	PaperNote     string
 	Sigma         float64 // tolerance σ: the paper's std or the fallback
 	SigmaReplaced bool    // the paper's std was implausible; Sigma is the fallback
 	Diff          float64 // Mean − Paper.Mean
@@ -161,9 +180,37 @@ type Row struct {
 	Model, Dataset, Method string
 	Swept                  []string           // swept hyperparameter names (sweeps only)
 	Setting                map[string]float64 // their values (sweeps only)
-	Seeds                  []int
-	Cells                  map[Metric]*Cell
-	Runs                   []Run
+	// Protocol is the runs' protocol hash; Family its method-independent
+	// part, shared by the rows of one table block (see ProtocolInfo).
+	Protocol, Family string
+	// FamilyLabel says how the block's protocol differs from the other
+	// blocks of the same model and dataset ("31 epochs" vs "1 epoch, 8,000
+	// train"); HyperLabel how the row differs from other rows of its
+	// method in the same block. Both are "" when nothing differs.
+	FamilyLabel, HyperLabel string
+	Seeds                   []int
+	Cells                   map[Metric]*Cell
+	Runs                    []Run
+}
+
+// ProtocolLabel joins FamilyLabel and HyperLabel.
+func (r *Row) ProtocolLabel() string {
+	switch {
+	case r.FamilyLabel == "":
+		return r.HyperLabel
+	case r.HyperLabel == "":
+		return r.FamilyLabel
+	}
+	return r.FamilyLabel + "; " + r.HyperLabel
+}
+
+// EvalSplit is the split the row's runs were scored on ("test" or
+// "validation"); rows never mix the two (the split is part of the protocol).
+func (r *Row) EvalSplit() string {
+	if len(r.Runs) == 0 {
+		return "test"
+	}
+	return r.Runs[0].Result.Split()
 }
 
 // SettingString formats the swept values as "lr=0.1, rho=0.05".
@@ -178,19 +225,65 @@ func (r *Row) SettingString() string {
 // N is the number of seeds averaged.
 func (r *Row) N() int { return len(r.Runs) }
 
-// Label is "ResNet-20-FRN / CIFAR-10 / SGD".
+// Label is "ResNet-20-FRN / CIFAR-10 / SGD", followed by the protocol
+// label in brackets when there is one: "… / SGD [31 epochs]".
 func (r *Row) Label() string {
-	return DisplayName(r.Model) + " / " + DisplayName(r.Dataset) + " / " + DisplayName(r.Method)
+	l := DisplayName(r.Model) + " / " + DisplayName(r.Dataset) + " / " + DisplayName(r.Method)
+	if p := r.ProtocolLabel(); p != "" {
+		l += " [" + p + "]"
+	}
+	return l
+}
+
+// BlockLabel is the row's block: "ResNet-20-FRN / CIFAR-10", followed by
+// the family label in brackets when there is one.
+func (r *Row) BlockLabel() string {
+	l := DisplayName(r.Model) + " / " + DisplayName(r.Dataset)
+	if r.FamilyLabel != "" {
+		l += " [" + r.FamilyLabel + "]"
+	}
+	return l
+}
+
+// Sensitivity summarises one method's sweep within one protocol family.
+type Sensitivity struct {
+	Model, Dataset, Method string
+	Family, FamilyLabel    string
+	EvalSplit              string
+	Points                 int                // grid points
+	MinSeeds               int                // fewest seeds of any point
+	Spread                 map[Metric]float64 // max − min of the per-point means
+	BestNLL                string             // setting with the lowest mean NLL
+	BestNLLValue           float64
+}
+
+// ProtocolSummary describes one protocol family shown in a report.
+type ProtocolSummary struct {
+	Model, Dataset string
+	Family         string // hash
+	Label          string // what differs from the other families of the block ("" if none)
+	// Description spells the family out: epochs, training images, the
+	// evaluation split and its size, the data, augmentation.
+	Description string
+	EvalSplit   string
+	NRuns       int
 }
 
 // Report is the aggregated result of a results directory.
 type Report struct {
-	Source     string
-	Reference  string // name of the reference table, "" when none
-	Searched   []string
-	NRuns      int
-	Rows       []*Row // main table: runs without swept hyperparameters
-	Sweeps     []*Row // runs of hyperparameter sweeps, one row per setting
+	Source    string
+	Reference string // name of the reference table, "" when none
+	Searched  []string
+	NRuns     int
+	Rows      []*Row // main table: runs without swept hyperparameters
+	Sweeps    []*Row // runs of hyperparameter sweeps, one row per setting
+	// Protocols lists the protocol families shown, in table order.
+	Protocols []ProtocolSummary
+	// Sensitivity summarises each swept method: the spread of each metric
+	// over its grid and the setting with the lowest NLL.
+	Sensitivity []Sensitivity
+	// Selected is Options.Protocol ("" when every protocol is shown).
+	Selected   string
 	Failures   []Failure
 	Deviations []string // how the runs differ from the paper's protocol
 	Notes      []string // how to read the comparison
@@ -220,15 +313,22 @@ func Build(c *Collection, opts Options) (*Report, error) {
 	if opts.Reference != nil {
 		rep.Reference = opts.Reference.Name
 	}
+	runs, err := selectProtocol(c.Runs, opts.Protocol)
+	if err != nil {
+		return nil, err
+	}
+	rep.Selected = opts.Protocol
+	rep.NRuns = len(runs)
 	main := map[string]*Row{}
 	sweeps := map[string]*Row{}
-	for _, run := range c.Runs {
+	for _, run := range runs {
 		r := run.Result
+		pk := run.Protocol.Protocol
 		if len(r.Swept) == 0 {
-			key := r.Model + "\x00" + r.Dataset + "\x00" + r.Method
+			key := r.Model + "\x00" + r.Dataset + "\x00" + r.Method + "\x00" + pk
 			row := main[key]
 			if row == nil {
-				row = &Row{Model: r.Model, Dataset: r.Dataset, Method: r.Method}
+				row = &Row{Model: r.Model, Dataset: r.Dataset, Method: r.Method, Protocol: pk, Family: run.Protocol.Family}
 				main[key] = row
 			}
 			row.Runs = append(row.Runs, run)
@@ -245,8 +345,8 @@ func Build(c *Collection, opts Options) (*Report, error) {
 			}
 			setting[name] = v
 		}
-		row := &Row{Model: r.Model, Dataset: r.Dataset, Method: r.Method, Swept: swept, Setting: setting}
-		key := r.Model + "\x00" + r.Dataset + "\x00" + r.Method + "\x00" + row.SettingString()
+		row := &Row{Model: r.Model, Dataset: r.Dataset, Method: r.Method, Swept: swept, Setting: setting, Protocol: pk, Family: run.Protocol.Family}
+		key := r.Model + "\x00" + r.Dataset + "\x00" + r.Method + "\x00" + row.SettingString() + "\x00" + pk
 		if old := sweeps[key]; old != nil {
 			row = old
 		} else {
@@ -260,20 +360,276 @@ func Build(c *Collection, opts Options) (*Report, error) {
 	for _, row := range sweeps {
 		rep.Sweeps = append(rep.Sweeps, row)
 	}
-	sortRows(rep.Rows)
-	sortRows(rep.Sweeps)
+	for _, rows := range [][]*Row{rep.Rows, rep.Sweeps} {
+		for _, row := range rows {
+			if err := checkSeeds(row); err != nil {
+				return nil, err
+			}
+		}
+	}
+	order := rep.label()
+	sortRows(rep.Rows, order)
+	sortRows(rep.Sweeps, order)
 	for _, rows := range [][]*Row{rep.Rows, rep.Sweeps} {
 		for _, row := range rows {
 			rep.aggregate(row)
 		}
 	}
 	markBest(rep.Rows)
+	rep.summarise(order)
+	rep.sensitivity()
 	rep.deviations()
 	rep.notes()
 	return rep, nil
 }
 
-func sortRows(rows []*Row) {
+// selectProtocol keeps the runs of the protocols sel names (see
+// Options.Protocol).
+func selectProtocol(runs []Run, sel string) ([]Run, error) {
+	sel = strings.ToLower(strings.TrimSpace(sel))
+	if sel == "" {
+		return runs, nil
+	}
+	var kept []Run
+	if sel == ProtocolLatest {
+		newest := map[string]Run{} // model/dataset → newest run
+		for _, run := range runs {
+			k := run.Result.Model + "\x00" + run.Result.Dataset
+			if old, ok := newest[k]; !ok || run.Ended.After(old.Ended) || (run.Ended.Equal(old.Ended) && run.Dir > old.Dir) {
+				newest[k] = run
+			}
+		}
+		for _, run := range runs {
+			if n := newest[run.Result.Model+"\x00"+run.Result.Dataset]; n.Protocol.Family == run.Protocol.Family {
+				kept = append(kept, run)
+			}
+		}
+		return kept, nil
+	}
+	have := map[string]bool{}
+	for _, run := range runs {
+		if strings.HasPrefix(run.Protocol.Family, sel) || strings.HasPrefix(run.Protocol.Protocol, sel) {
+			kept = append(kept, run)
+		}
+		have[run.Result.Model+"/"+run.Result.Dataset+" "+ShortHash(run.Protocol.Family)] = true
+	}
+	if len(kept) == 0 {
+		list := make([]string, 0, len(have))
+		for k := range have {
+			list = append(list, k)
+		}
+		sort.Strings(list)
+		return nil, fmt.Errorf("%w %q (the protocols found are: %s; bsam report without --protocol lists them)", ErrNoProtocol, sel, strings.Join(list, ", "))
+	}
+	return kept, nil
+}
+
+// checkSeeds refuses a row in which one seed appears twice: the two runs
+// have the same protocol and seed, so averaging both would count one result
+// twice (usually the same results directory passed twice, or a copy).
+func checkSeeds(row *Row) error {
+	first := map[int]string{}
+	sort.SliceStable(row.Runs, func(i, j int) bool { return row.Runs[i].Dir < row.Runs[j].Dir })
+	for _, run := range row.Runs {
+		s := run.Result.Seed
+		if d, ok := first[s]; ok {
+			return fmt.Errorf("%w: %s, protocol %s: seed %d in both %s and %s; remove one of them, or report the directories separately",
+				ErrDuplicateSeed, DisplayName(row.Model)+" / "+DisplayName(row.Dataset)+" / "+DisplayName(row.Method), ShortHash(row.Protocol), s, d, run.Dir)
+		}
+		first[s] = run.Dir
+	}
+	return nil
+}
+
+// familyOrder ranks the families of the report: the longest protocol first
+// (epochs, then training images), test before validation, then by label
+// and hash so the order never depends on the file system.
+type familyOrder map[string]int
+
+// label fills the rows' FamilyLabel and HyperLabel and returns the order of
+// the families.
+func (rep *Report) label() familyOrder {
+	all := append(append([]*Row(nil), rep.Rows...), rep.Sweeps...)
+	// Family labels per (model, dataset), over main and sweep rows alike so
+	// a sweep and its reference runs read the same.
+	byBlock := map[string]map[string]map[string]string{}
+	for _, row := range all {
+		k := row.Model + "\x00" + row.Dataset
+		if byBlock[k] == nil {
+			byBlock[k] = map[string]map[string]string{}
+		}
+		byBlock[k][row.Family] = row.Runs[0].Protocol.Fields
+	}
+	famLabels := map[string]string{}
+	for k, fams := range byBlock {
+		for fam, l := range familyLabels(fams) {
+			famLabels[k+"\x00"+fam] = l
+		}
+	}
+	// Hyper labels per (model, dataset, family, method, setting).
+	byMethod := map[string]map[string]map[string]string{}
+	for _, row := range all {
+		row.FamilyLabel = famLabels[row.Model+"\x00"+row.Dataset+"\x00"+row.Family]
+		k := strings.Join([]string{row.Model, row.Dataset, row.Family, row.Method, row.SettingString(), fmt.Sprint(len(row.Swept) > 0)}, "\x00")
+		if byMethod[k] == nil {
+			byMethod[k] = map[string]map[string]string{}
+		}
+		h := map[string]string{}
+		for name, v := range row.Runs[0].Protocol.Hyper {
+			if !containsString(row.Swept, name) {
+				h[name] = v
+			}
+		}
+		byMethod[k][row.Protocol] = h
+	}
+	for _, row := range all {
+		k := strings.Join([]string{row.Model, row.Dataset, row.Family, row.Method, row.SettingString(), fmt.Sprint(len(row.Swept) > 0)}, "\x00")
+		if len(byMethod[k]) > 1 {
+			row.HyperLabel = hyperLabels(byMethod[k])[row.Protocol]
+		}
+	}
+	// Family order.
+	type famKey struct {
+		fam            string
+		epochs, ntrain int
+		validation     bool
+		label          string
+	}
+	seen := map[string]bool{}
+	var keys []famKey
+	for _, row := range all {
+		if seen[row.Family] {
+			continue
+		}
+		seen[row.Family] = true
+		f := row.Runs[0].Protocol.Fields
+		keys = append(keys, famKey{row.Family, atoi(f["~epochs_run"]), atoi(f["~ntrain"]), f["~eval_split"] == "validation", row.FamilyLabel})
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		switch {
+		case a.validation != b.validation:
+			return !a.validation
+		case a.epochs != b.epochs:
+			return a.epochs > b.epochs
+		case a.ntrain != b.ntrain:
+			return a.ntrain > b.ntrain
+		case a.label != b.label:
+			return a.label < b.label
+		}
+		return a.fam < b.fam
+	})
+	order := familyOrder{}
+	for i, k := range keys {
+		order[k.fam] = i
+	}
+	return order
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// summarise lists the families shown, in table order.
+func (rep *Report) summarise(order familyOrder) {
+	type sumKey struct{ model, dataset, fam string }
+	idx := map[sumKey]int{}
+	for _, rows := range [][]*Row{rep.Rows, rep.Sweeps} {
+		for _, row := range rows {
+			k := sumKey{row.Model, row.Dataset, row.Family}
+			if i, ok := idx[k]; ok {
+				rep.Protocols[i].NRuns += row.N()
+				continue
+			}
+			f := row.Runs[0].Protocol.Fields
+			idx[k] = len(rep.Protocols)
+			rep.Protocols = append(rep.Protocols, ProtocolSummary{
+				Model: row.Model, Dataset: row.Dataset, Family: row.Family, Label: row.FamilyLabel,
+				Description: describe(f), EvalSplit: f["~eval_split"], NRuns: row.N(),
+			})
+		}
+	}
+	sort.SliceStable(rep.Protocols, func(i, j int) bool {
+		a, b := rep.Protocols[i], rep.Protocols[j]
+		if x, y := rank(modelOrder, a.Model), rank(modelOrder, b.Model); x != y {
+			return x < y
+		}
+		if a.Model != b.Model {
+			return a.Model < b.Model
+		}
+		if x, y := rank(datasetOrder, a.Dataset), rank(datasetOrder, b.Dataset); x != y {
+			return x < y
+		}
+		if a.Dataset != b.Dataset {
+			return a.Dataset < b.Dataset
+		}
+		return order[a.Family] < order[b.Family]
+	})
+}
+
+// sensitivity fills rep.Sensitivity from the sweep rows (sorted, so the
+// points of one method and family are adjacent).
+func (rep *Report) sensitivity() {
+	for i := 0; i < len(rep.Sweeps); {
+		j := i
+		for j < len(rep.Sweeps) && sameBlock(rep.Sweeps[j], rep.Sweeps[i]) && rep.Sweeps[j].Method == rep.Sweeps[i].Method {
+			j++
+		}
+		pts := rep.Sweeps[i:j]
+		s := Sensitivity{Model: pts[0].Model, Dataset: pts[0].Dataset, Method: pts[0].Method, Family: pts[0].Family,
+			FamilyLabel: pts[0].FamilyLabel, EvalSplit: pts[0].EvalSplit(), Points: len(pts), MinSeeds: math.MaxInt,
+			Spread: map[Metric]float64{}, BestNLLValue: math.Inf(1)}
+		for _, m := range Metrics {
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for _, p := range pts {
+				v := p.Cells[m].Mean
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+			s.Spread[m] = hi - lo
+		}
+		for _, p := range pts {
+			s.MinSeeds = min(s.MinSeeds, p.N())
+			if v := p.Cells[NLL].Mean; v < s.BestNLLValue {
+				s.BestNLL, s.BestNLLValue = p.SettingString(), v
+			}
+		}
+		rep.Sensitivity = append(rep.Sensitivity, s)
+		i = j
+	}
+}
+
+// describe spells out a family's protocol from its fields.
+func describe(f map[string]string) string {
+	parts := []string{f["~epochs_run"] + " epoch" + plural(atoi(f["~epochs_run"]))}
+	if w := f["warmup"]; w != "" {
+		parts[0] += " (warm-up " + w + ")"
+	}
+	if b := f["batch_size"]; b != "" && b != "0" {
+		parts = append(parts, "batch "+b)
+	}
+	parts = append(parts, thousands(f["~ntrain"])+" training images")
+	if f["~eval_split"] == "validation" {
+		parts = append(parts, "scored on the validation split ("+thousands(f["~neval"])+" training images held out)")
+	} else {
+		parts = append(parts, "scored on the test split ("+thousands(f["~neval"])+" images)")
+	}
+	if d := f["~data"]; d != "" {
+		parts = append(parts, "data from "+d)
+	}
+	if f["~augment"] == "true" {
+		parts = append(parts, "augmentation")
+	} else {
+		parts = append(parts, "no augmentation")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortRows(rows []*Row, order familyOrder) {
 	sort.SliceStable(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
 		if x, y := rank(modelOrder, a.Model), rank(modelOrder, b.Model); x != y {
@@ -288,15 +644,26 @@ func sortRows(rows []*Row) {
 		if a.Dataset != b.Dataset {
 			return a.Dataset < b.Dataset
 		}
+		if x, y := order[a.Family], order[b.Family]; x != y {
+			return x < y
+		}
 		if x, y := rank(methodOrder, a.Method), rank(methodOrder, b.Method); x != y {
 			return x < y
 		}
 		if a.Method != b.Method {
 			return a.Method < b.Method
 		}
-		return lessSetting(a, b)
+		if !equalSetting(a, b) {
+			return lessSetting(a, b)
+		}
+		if a.HyperLabel != b.HyperLabel {
+			return a.HyperLabel < b.HyperLabel
+		}
+		return a.Protocol < b.Protocol
 	})
 }
+
+func equalSetting(a, b *Row) bool { return !lessSetting(a, b) && !lessSetting(b, a) }
 
 func lessSetting(a, b *Row) bool {
 	as, bs := strings.Join(a.Swept, ","), strings.Join(b.Swept, ",")
@@ -321,14 +688,8 @@ func (rep *Report) value(r train.Result) eval.Metrics {
 
 func (rep *Report) aggregate(row *Row) {
 	sort.SliceStable(row.Runs, func(i, j int) bool { return row.Runs[i].Result.Seed < row.Runs[j].Result.Seed })
-	seen := map[int]bool{}
 	for _, run := range row.Runs {
-		s := run.Result.Seed
-		if seen[s] {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: seed %d appears more than once; each run is averaged in", row.Label(), s))
-		}
-		seen[s] = true
-		row.Seeds = append(row.Seeds, s)
+		row.Seeds = append(row.Seeds, run.Result.Seed) // distinct: Build checked
 	}
 	row.Cells = map[Metric]*Cell{}
 	for _, m := range Metrics {
@@ -342,7 +703,8 @@ func (rep *Report) aggregate(row *Row) {
 		}
 		cell := &Cell{Mean: mean, Std: std, N: len(xs), Verdict: VerdictNA, Diff: math.NaN(), Z: math.NaN(), Sigma: math.NaN()}
 		if len(row.Swept) == 0 && rep.ref != nil {
-			if v := rep.ref.Lookup(row.Model, row.Dataset, row.Method, m); v != nil {
+			cell.PaperNote = rep.paperNote(row, m)
+			if v := rep.ref.Lookup(row.Model, row.Dataset, row.Method, m); v != nil && cell.PaperNote == "" {
 				sg := rep.ref.Sigma(m, *v)
 				cell.Paper = v
 				cell.Sigma, cell.SigmaReplaced = sg.Value, sg.Replaced
@@ -367,12 +729,33 @@ func (rep *Report) aggregate(row *Row) {
 	}
 }
 
-// markBest marks, per (model, dataset) block and metric, the rows whose mean
-// (rounded to the printed decimals) is best.
+// paperNote says why a cell of row has no paper value to compare with, or
+// "" when the reference has one.
+func (rep *Report) paperNote(row *Row, m Metric) string {
+	if row.EvalSplit() == "validation" {
+		return "validation split; the paper reports the test split"
+	}
+	if rep.ref.Lookup(row.Model, row.Dataset, row.Method, m) != nil {
+		return ""
+	}
+	if noAugmentTable[row.Dataset] && !rep.ref.HasBlock(row.Model, row.Dataset) {
+		return "no-augmentation table not available"
+	}
+	if rep.ref.HasRow(row.Model, row.Dataset, row.Method) {
+		return "the paper gives no " + m.Title()
+	}
+	if rep.ref.HasBlock(row.Model, row.Dataset) {
+		return DisplayName(row.Method) + " is not in the paper's table"
+	}
+	return DisplayName(row.Model) + " / " + DisplayName(row.Dataset) + " is not in the paper's table"
+}
+
+// markBest marks, per (model, dataset, protocol family) block and metric,
+// the rows whose mean (rounded to the printed decimals) is best.
 func markBest(rows []*Row) {
 	for i := 0; i < len(rows); {
 		j := i
-		for j < len(rows) && rows[j].Model == rows[i].Model && rows[j].Dataset == rows[i].Dataset {
+		for j < len(rows) && sameBlock(rows[j], rows[i]) {
 			j++
 		}
 		for _, m := range Metrics {
@@ -392,6 +775,12 @@ func markBest(rows []*Row) {
 		}
 		i = j
 	}
+}
+
+// sameBlock reports whether two rows belong to one table block: the same
+// model, dataset and protocol family.
+func sameBlock(a, b *Row) bool {
+	return a.Model == b.Model && a.Dataset == b.Dataset && a.Family == b.Family
 }
 
 func roundTo(x float64, dec int) float64 {

@@ -100,6 +100,7 @@ func (p *Plan) RunLocal(ctx context.Context, todo []Point, o LocalOptions) []Loc
 	jobs := max(1, o.Jobs)
 	env := append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", o.Threads()))
 	results := make([]LocalResult, len(todo))
+	prog := &localProgress{total: len(todo), start: time.Now()}
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < jobs; w++ {
@@ -107,7 +108,7 @@ func (p *Plan) RunLocal(ctx context.Context, todo []Point, o LocalOptions) []Loc
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = p.runLocalOne(ctx, todo[i], o.Bin, env, logger)
+				results[i] = p.runLocalOne(ctx, todo[i], o.Bin, env, logger, prog)
 			}
 		}()
 	}
@@ -127,7 +128,34 @@ loop:
 	return results
 }
 
-func (p *Plan) runLocalOne(ctx context.Context, pt Point, bin string, env []string, logger *slog.Logger) LocalResult {
+// localProgress counts the runs of RunLocal for "run k/K" and the ETA of
+// the whole sweep (the pace of the runs finished so far, whatever the
+// number running at once).
+type localProgress struct {
+	mu                    sync.Mutex
+	total, started, ended int
+	start                 time.Time
+}
+
+func (l *localProgress) begin() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.started++
+	return fmt.Sprintf("%d/%d", l.started, l.total)
+}
+
+// end returns the runs ended so far and, once some have, the estimated
+// time until all have.
+func (l *localProgress) end() (string, time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ended++
+	el := time.Since(l.start)
+	eta := time.Duration(float64(el) / float64(l.ended) * float64(l.total-l.ended))
+	return fmt.Sprintf("%d/%d", l.ended, l.total), eta.Round(time.Second), l.ended < l.total
+}
+
+func (p *Plan) runLocalOne(ctx context.Context, pt Point, bin string, env []string, logger *slog.Logger, prog *localProgress) LocalResult {
 	logDir := filepath.Join(p.StateDir(), "logs")
 	res := LocalResult{Point: pt, ExitCode: -1, Log: filepath.Join(logDir, filepath.Base(pt.Dir)+".log")}
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
@@ -141,7 +169,7 @@ func (p *Plan) runLocalOne(ctx context.Context, pt Point, bin string, env []stri
 	}
 	defer f.Close()
 	fmt.Fprintf(f, "=== %s: %s %s\n", time.Now().UTC().Format(time.RFC3339), bin, strings.Join(pt.Args, " "))
-	logger.Info("run started", "index", pt.Index, "method", pt.Method, "seed", pt.Seed, "swept", pt.Label(), "log", res.Log)
+	logger.Info("run started", "run", prog.begin(), "index", pt.Index, "method", pt.Method, "seed", pt.Seed, "swept", pt.Label(), "log", res.Log)
 	start := time.Now()
 	res.ExitCode, res.Err = runPoint(ctx, p.StateDir(), bin, pt, TaskRecord{Executor: "local", Log: res.Log}, env, f, f)
 	fmt.Fprintf(f, "=== exit code %d after %s\n", res.ExitCode, time.Since(start).Round(time.Millisecond))
@@ -149,8 +177,13 @@ func (p *Plan) runLocalOne(ctx context.Context, pt Point, bin string, env []stri
 	if res.ExitCode != 0 {
 		lvl = slog.LevelWarn
 	}
-	logger.Log(ctx, lvl, "run ended", "index", pt.Index, "method", pt.Method, "seed", pt.Seed, "swept", pt.Label(),
-		"exit_code", res.ExitCode, "seconds", time.Since(start).Round(time.Second).Seconds())
+	done, eta, more := prog.end()
+	args := []any{"index", pt.Index, "method", pt.Method, "seed", pt.Seed, "swept", pt.Label(),
+		"exit_code", res.ExitCode, "seconds", time.Since(start).Round(time.Second).Seconds(), "ended", done}
+	if more {
+		args = append(args, "eta", eta.String())
+	}
+	logger.Log(ctx, lvl, "run ended", args...)
 	return res
 }
 

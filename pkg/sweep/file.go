@@ -123,7 +123,7 @@ func Parse(path string, raw []byte) (*Sweep, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(raw)).Decode(&doc); err != nil {
-		return nil, &Error{File: path, Msg: "not valid YAML: " + err.Error()}
+		return nil, config.YAMLError(path, err)
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, &Error{File: path, Msg: "the sweep file must be a YAML mapping with base and grid (see bsam sweep --help)"}

@@ -332,3 +332,35 @@ func TestExpandBaseConfiguration(t *testing.T) {
 		t.Errorf("bsam seed 1 hash %s, want the base configuration's %s", p.Points[3].Hash, want)
 	}
 }
+
+// TestStrays checks that run directories of another configuration of the
+// sweep are found, and planned ones are not.
+func TestStrays(t *testing.T) {
+	out := t.TempDir()
+	s, err := Load(writeSweep(t, twoMethodSweep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Expand(s, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Strays(); len(got) != 0 {
+		t.Fatalf("strays before any run: %v", got)
+	}
+	planned := p.Points[0].Dir
+	other := filepath.Join(out, s.Name, "bsam-seed0-000000000000")
+	for _, d := range []string{planned, other, filepath.Join(out, s.Name, "no-config")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{planned, other} {
+		if err := os.WriteFile(filepath.Join(d, "config.yaml"), []byte("seed: 0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := p.Strays(); len(got) != 1 || got[0] != other {
+		t.Fatalf("strays = %v, want [%s]", got, other)
+	}
+}

@@ -222,6 +222,10 @@ func (p *Plan) Inspect(st *State, q *Queue) []RunStatus {
 				rs.State = Running
 			case meta != nil && meta.ConfigHash == pt.Hash && meta.Status == "interrupted":
 				rs.State, rs.Reason = Pending, "interrupted"
+			case rec.ExitCode != nil && *rec.ExitCode == train.ExitBusy && train.LockHeld(pt.Dir):
+				rs.State, rs.Reason = Running, "busy: another process is training it"
+			case rec.ExitCode != nil && *rec.ExitCode == train.ExitBusy:
+				rs.State, rs.Reason = Pending, "was busy (another process was training it)"
 			case rec.ExitCode != nil && *rec.ExitCode == 0:
 				rs.State, rs.Reason = Failed, "training exited 0 without a finished result.json"
 			default:

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,9 +18,17 @@ import (
 //	                      before it is renamed into place)
 //	kill-at-step:N        SIGKILL the process after N optimizer steps
 //	term-at-step:N        send SIGTERM to the process after N optimizer steps
+//	int-in-load:1         send SIGINT to the process while LoadData runs and
+//	                      fail the load with the context's error once the
+//	                      signal has cancelled it, as a decoder stopping
+//	                      mid-way does
 //
 // It exists only for tests; nothing sets it in normal use.
 const FaultEnv = "BSAM_TEST_FAULT"
+
+// loadHook, when set, runs at the start of LoadData; its error fails the
+// load.
+var loadHook func(ctx context.Context) error
 
 // stepHook, when set, is called after every optimizer step with the number
 // of steps this process has taken.
@@ -62,6 +71,12 @@ func installFaults(spec string) error {
 				if steps == n {
 					syscall.Kill(os.Getpid(), sig)
 				}
+			}
+		case "int-in-load":
+			loadHook = func(ctx context.Context) error {
+				syscall.Kill(os.Getpid(), syscall.SIGINT)
+				<-ctx.Done()
+				return ctx.Err()
 			}
 		default:
 			return fmt.Errorf("unknown fault %q", kind)

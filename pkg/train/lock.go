@@ -15,6 +15,10 @@ import (
 // process dies).
 type RunLock struct{ f *os.File }
 
+// ExitBusy is the exit code of bsam train when some runs were left alone
+// because another process holds their lock (and none failed).
+const ExitBusy = 5
+
 // LockedError reports that another process holds a run's lock.
 type LockedError struct {
 	Dir string
@@ -26,7 +30,7 @@ func (e *LockedError) Error() string {
 	if e.PID > 0 {
 		who = fmt.Sprintf("another process (pid %d)", e.PID)
 	}
-	return fmt.Sprintf("run %s is being trained by %s; refusing to train it twice", e.Dir, who)
+	return fmt.Sprintf("busy: run %s is being trained by %s; refusing to train it twice", e.Dir, who)
 }
 
 // LockRun takes the lock of a run directory, or returns a *LockedError

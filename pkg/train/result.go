@@ -7,21 +7,27 @@ import "github.com/bsam-dev/bsam/pkg/eval"
 // BMA the Bayesian model average over TestMC posterior samples (equal to
 // Point for deterministic methods, which use one sample).
 type Result struct {
-	Experiment  string             `json:"experiment"`
-	Model       string             `json:"model"`
-	Dataset     string             `json:"dataset"`
-	Method      string             `json:"method"`
-	Seed        int                `json:"seed"`
-	Epochs      int                `json:"epochs"`                // epochs actually run
-	TestMC      int                `json:"test_mc"`               // posterior samples in BMA
-	Augment     bool               `json:"augment"`               // data augmentation on
-	DataSource  string             `json:"data_source,omitempty"` // base name of data.source when the data did not come from the canonical archives
-	NTrain      int                `json:"ntrain"`                // training examples used
-	NTest       int                `json:"ntest"`                 // test examples scored
-	Hyper       map[string]float64 `json:"hyper"`                 // resolved optimizer hyperparameters (lr, rho, ...)
-	Swept       []string           `json:"swept,omitempty"`       // names of the hyperparameters a sweep varied
-	ConfigHash  string             `json:"config_hash"`           // hash of the resolved config
-	Status      string             `json:"status"`                // "done"; failed runs write no result.json (see meta.json)
+	Experiment string `json:"experiment"`
+	Model      string `json:"model"`
+	Dataset    string `json:"dataset"`
+	Method     string `json:"method"`
+	Seed       int    `json:"seed"`
+	Epochs     int    `json:"epochs"`                // epochs actually run
+	TestMC     int    `json:"test_mc"`               // posterior samples in BMA
+	Augment    bool   `json:"augment"`               // data augmentation on
+	DataSource string `json:"data_source,omitempty"` // base name of data.source when the data did not come from the canonical archives
+	NTrain     int    `json:"ntrain"`                // training examples used
+	NTest      int    `json:"ntest"`                 // examples scored: the size of the evaluation split
+	// EvalSplit is the split the metrics were computed on: "test", or
+	// "validation" when data.validation held out training images (then
+	// NValidation = NTest is the number held out). Results written before
+	// the field existed have "" and were scored on the test split.
+	EvalSplit   string             `json:"eval_split,omitempty"`
+	NValidation int                `json:"nvalidation,omitempty"`
+	Hyper       map[string]float64 `json:"hyper"`           // resolved optimizer hyperparameters (lr, rho, ...)
+	Swept       []string           `json:"swept,omitempty"` // names of the hyperparameters a sweep varied
+	ConfigHash  string             `json:"config_hash"`     // hash of the resolved config
+	Status      string             `json:"status"`          // "done"; failed runs write no result.json (see meta.json)
 	Reason      string             `json:"reason,omitempty"`
 	Point       eval.Metrics       `json:"point"`
 	BMA         eval.Metrics       `json:"bma"`
@@ -49,4 +55,13 @@ type EpochRecord struct {
 // for epochs without an evaluation read as not evaluated.
 func (r EpochRecord) Evaluated() bool {
 	return r.TestAcc != nil && r.TestNLL != nil && *r.TestNLL > 0
+}
+
+// Split returns the evaluation split of the result: EvalSplit, or "test" for
+// results that predate the field.
+func (r *Result) Split() string {
+	if r.EvalSplit == "" {
+		return "test"
+	}
+	return r.EvalSplit
 }

@@ -28,6 +28,10 @@ type Options struct {
 	Force bool
 	// Version is the bsam version recorded in meta.json.
 	Version string
+	// Runs reports run k of K, the overall ETA and the final evaluation's
+	// progress (bars on Progress, else plain lines on its Log). nil: a
+	// Reporter for this experiment alone, with plain lines on Logger.
+	Runs *Reporter
 }
 
 // Outcome is what happened to one run.
@@ -62,18 +66,30 @@ func RunDir(out string, r config.Run) string {
 	return filepath.Join(out, r.Experiment, fmt.Sprintf("%s-seed%d-%s", r.Method, r.Seed, r.Hash()))
 }
 
+// DecodedCacheDir is the decoded-image cache (*.bsd) kept beside a data
+// directory; "" (no data directory) leaves package datasets' default.
+func DecodedCacheDir(dataDir string) string {
+	if dataDir == "" {
+		return ""
+	}
+	return filepath.Join(dataDir, "decoded")
+}
+
 // LoadData loads the experiment's dataset.
 func LoadData(ctx context.Context, e *config.Experiment, logger *slog.Logger) (*datasets.Dataset, error) {
-	cache := ""
-	if e.Data.Dir != "" {
-		cache = filepath.Join(e.Data.Dir, "decoded")
+	if loadHook != nil {
+		if err := loadHook(ctx); err != nil {
+			return nil, err
+		}
 	}
+	cache := DecodedCacheDir(e.Data.Dir)
 	return datasets.Load(ctx, e.Dataset, datasets.Options{
 		Source:      e.Data.Source,
 		CacheDir:    cache,
 		Logger:      logger,
 		TrainSubset: e.Data.TrainSubset,
 		TestSubset:  e.Data.TestSubset,
+		Validation:  e.Data.Validation,
 		Workers:     e.Engine.Workers,
 	})
 }
@@ -87,12 +103,25 @@ func RunExperiment(ctx context.Context, e *config.Experiment, data *datasets.Dat
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	runs := e.Runs()
+	if o.Runs == nil {
+		o.Runs = &Reporter{Log: logger}
+	}
+	if o.Runs.Bar == nil {
+		o.Runs.Bar = o.Progress
+	}
+	if o.Runs.Total == 0 {
+		o.Runs.Total = len(runs)
+	}
 	var outs []Outcome
-	for _, r := range e.Runs() {
+	for _, r := range runs {
 		if err := ctx.Err(); err != nil {
 			return outs, err
 		}
-		out := runOne(ctx, r, e.Out, data, o, logger)
+		pos := o.Runs.begin()
+		o.Runs.log().Info(pos, "method", r.Method, "seed", r.Seed)
+		out := runOne(ctx, r, e.Out, data, o, logger.With("run", pos), pos)
+		o.Runs.end(out.Err == nil && !out.Skipped)
 		outs = append(outs, out)
 		var div *DivergedError
 		var locked *LockedError
@@ -105,7 +134,7 @@ func RunExperiment(ctx context.Context, e *config.Experiment, data *datasets.Dat
 	return outs, nil
 }
 
-func runOne(ctx context.Context, r config.Run, outDir string, data *datasets.Dataset, o Options, logger *slog.Logger) Outcome {
+func runOne(ctx context.Context, r config.Run, outDir string, data *datasets.Dataset, o Options, logger *slog.Logger, pos string) Outcome {
 	dir := RunDir(outDir, r)
 	out := Outcome{Run: r, Dir: dir}
 	log := logger.With("method", r.Method, "seed", r.Seed)
@@ -126,6 +155,10 @@ func runOne(ctx context.Context, r config.Run, outDir string, data *datasets.Dat
 	}
 	lock, err := LockRun(dir)
 	if err != nil {
+		var locked *LockedError
+		if errors.As(err, &locked) {
+			log.Warn("busy: another process is training this run; leaving it alone", "pid", locked.PID, "dir", dir)
+		}
 		out.Err = err
 		return out
 	}
@@ -166,10 +199,27 @@ func runOne(ctx context.Context, r config.Run, outDir string, data *datasets.Dat
 		out.Err = err
 		return out
 	}
-	bar := newProgress(o.Progress, fmt.Sprintf("%s seed %d", r.Method, r.Seed))
+	label := fmt.Sprintf("%s · %s seed %d", pos, r.Method, r.Seed)
+	bar := newProgress(o.Progress, label)
+	bar.runs = o.Runs
+	var ev *evalProgress
 	s.Hooks = Hooks{
 		Start: bar.start,
 		Batch: bar.batch,
+		Eval: func(what string, done, total int) {
+			if ev == nil || ev.what != what {
+				ev.finish()
+				if done == 1 && total > 0 {
+					bar.finish()
+				}
+				ev = o.Runs.eval(label, what)
+			}
+			ev.step(done, total)
+			if done == total {
+				ev.finish()
+				ev = nil
+			}
+		},
 		Epoch: func(rec EpochRecord) {
 			if o.Progress == nil {
 				args := []any{"epoch", rec.Epoch, "lr_factor", round(rec.LRFactor, 6), "train_loss", round(rec.TrainLoss, 5)}

@@ -32,10 +32,14 @@ func WriteSummary(w io.Writer, outs []Outcome) {
 		return g
 	}
 	var failed []Outcome
+	busy := map[string]int{}
 	for _, o := range outs {
 		g := find(o.Run.Method)
 		if o.Result == nil {
 			failed = append(failed, o)
+			if o.Busy() {
+				busy[g.method]++
+			}
 			continue
 		}
 		g.res = append(g.res, o.Result.BMA)
@@ -53,7 +57,11 @@ func WriteSummary(w io.Writer, outs []Outcome) {
 		fmt.Fprintf(tw, "%s\t%d\t", g.method, len(g.res))
 		for i, c := range cols {
 			if len(g.res) == 0 {
-				fmt.Fprint(tw, "failed\t")
+				if busy[g.method] > 0 {
+					fmt.Fprint(tw, "busy\t")
+				} else {
+					fmt.Fprint(tw, "failed\t")
+				}
 				continue
 			}
 			xs := make([]float64, len(g.res))
@@ -76,6 +84,48 @@ func WriteSummary(w io.Writer, outs []Outcome) {
 			fmt.Fprintf(w, "INTERRUPTED %s seed %d: checkpoint saved in %s; rerun to resume\n", o.Run.Method, o.Run.Seed, o.Dir)
 			continue
 		}
+		var locked *LockedError
+		if errors.As(o.Err, &locked) {
+			pid := "another process"
+			if locked.PID > 0 {
+				pid = fmt.Sprintf("pid %d", locked.PID)
+			}
+			fmt.Fprintf(w, "BUSY %s seed %d: %s is training it (%s); not failed, left alone\n", o.Run.Method, o.Run.Seed, pid, o.Dir)
+			continue
+		}
 		fmt.Fprintf(w, "FAILED %s seed %d: %v (%s)\n", o.Run.Method, o.Run.Seed, o.Err, o.Dir)
 	}
+}
+
+// Busy reports whether the run was left alone because another process
+// holds its lock.
+func (o Outcome) Busy() bool {
+	var locked *LockedError
+	return errors.As(o.Err, &locked)
+}
+
+// Counts tallies outcomes.
+type Counts struct {
+	Done, Skipped, Failed, Busy, Interrupted int
+}
+
+// Tally counts the outcomes by kind: a busy run (another process holds its
+// lock) and an interrupted one are not failures.
+func Tally(outs []Outcome) Counts {
+	var c Counts
+	for _, o := range outs {
+		switch {
+		case o.Err == nil && o.Skipped:
+			c.Skipped++
+		case o.Err == nil:
+			c.Done++
+		case o.Busy():
+			c.Busy++
+		case errors.Is(o.Err, context.Canceled):
+			c.Interrupted++
+		default:
+			c.Failed++
+		}
+	}
+	return c
 }

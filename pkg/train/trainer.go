@@ -51,6 +51,10 @@ type Hooks struct {
 	Batch func(epoch, step int, meanLoss float64)
 	// Epoch is called after every epoch with its record.
 	Epoch func(rec EpochRecord)
+	// Eval is called after every test batch of the final evaluation with
+	// what is evaluated ("point prediction", "Bayesian model average …")
+	// and the batches done of total; done == total ends that evaluation.
+	Eval func(what string, done, total int)
 }
 
 // Session trains one run (one method, one seed) on a loaded dataset.
@@ -66,6 +70,14 @@ type Session struct {
 	opt   optim.Optimizer[float32]
 	noise *optim.RNGNoise[float32]
 	pos   Checkpoint // position and running sums; its vectors are unused
+	final string     // what the final evaluation is scoring ("" before it)
+}
+
+// evalTick reports batch done of total of the final evaluation.
+func (s *Session) evalTick(done, total int) {
+	if s.final != "" && s.Hooks.Eval != nil {
+		s.Hooks.Eval(s.final, done, total)
+	}
 }
 
 // batchObjective implements optim.Objective over the network and one
@@ -306,12 +318,22 @@ func (s *Session) Train(ctx context.Context, save func(*Checkpoint) error, recor
 	if r.Data.Source != "" {
 		res.DataSource = filepath.Base(r.Data.Source)
 	}
+	res.EvalSplit = s.Data.EvalSplit
+	if res.EvalSplit == "" {
+		res.EvalSplit = datasets.EvalTest
+	}
+	if res.EvalSplit == datasets.EvalValidation {
+		res.NValidation = s.Data.Test.N
+	}
+	s.final = "point prediction"
 	point := s.evaluate(ctx)
 	bma := point
 	if b, ok := s.opt.(optim.Bayesian[float32]); ok {
 		res.TestMC = r.TestMC
+		s.final = fmt.Sprintf("Bayesian model average (%d samples)", r.TestMC)
 		bma = s.evaluateBMA(ctx, b, r.TestMC)
 	}
+	s.final = ""
 	res.Point, res.BMA, res.Reliability = point.Metrics(), bma.Metrics(), bma.Reliability()
 	if r.Eval.NLLOfficialFactor {
 		// The official test script divides the sum of per-batch mean NLLs
@@ -338,10 +360,14 @@ func (s *Session) evaluate(ctx context.Context) *eval.Accumulator {
 	k := s.Data.Classes
 	acc := eval.NewAccumulator(k)
 	logits := make([]float32, s.Run.TestBatchSize*k)
-	for b := range s.testLoader().Epoch(ctx, 0, 0) {
+	loader := s.testLoader()
+	done, total := 0, loader.NumBatches()
+	for b := range loader.Epoch(ctx, 0, 0) {
 		s.net.Logits(b.X, b.N, logits[:b.N*k])
 		acc.AddBatch([][]float32{logits[:b.N*k]}, b.Y)
 		b.Release()
+		done++
+		s.evalTick(done, total)
 	}
 	return acc
 }
@@ -360,7 +386,9 @@ func (s *Session) evaluateBMA(ctx context.Context, b optim.Bayesian[float32], j 
 		logits[i] = make([]float32, s.Run.TestBatchSize*k)
 	}
 	views := make([][]float32, j)
-	for batch := range s.testLoader().Epoch(ctx, 0, 0) {
+	loader := s.testLoader()
+	done, total := 0, loader.NumBatches()
+	for batch := range loader.Epoch(ctx, 0, 0) {
 		noise.SetStep(uint64(batch.Num))
 		for i := 0; i < j; i++ {
 			noise.Sample(i, s.net.Params(), w, sd)
@@ -369,6 +397,8 @@ func (s *Session) evaluateBMA(ctx context.Context, b optim.Bayesian[float32], j 
 		}
 		acc.AddBatch(views, batch.Y)
 		batch.Release()
+		done++
+		s.evalTick(done, total)
 	}
 	return acc
 }

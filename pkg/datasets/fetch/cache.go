@@ -53,6 +53,9 @@ type Status struct {
 	Bytes     int64     `json:"bytes,omitempty"`
 	Completed time.Time `json:"completed,omitzero"`
 	Inputs    []Input   `json:"inputs,omitempty"`
+	// LastVerify is the result of the last `bsam data verify` of this
+	// install (nil: never verified since it was installed).
+	LastVerify *VerifyRecord `json:"last_verify,omitempty"`
 }
 
 // NotCachedError is returned by Verify for a dataset without a valid marker.
@@ -120,16 +123,16 @@ func Ensure(ctx context.Context, name string, opts Options) (dir string, err err
 		return "", err
 	}
 	dir = f.datasetDir(name)
-	if _, ok := f.complete(e, dir); ok {
-		return dir, nil
+	if mk, ok := f.complete(e, dir); ok {
+		return dir, f.corrupt(name, dir, mk)
 	}
 	unlock, err := f.lock(ctx, name)
 	if err != nil {
 		return "", err
 	}
 	defer unlock()
-	if _, ok := f.complete(e, dir); ok { // another process finished meanwhile
-		return dir, nil
+	if mk, ok := f.complete(e, dir); ok { // another process finished meanwhile
+		return dir, f.corrupt(name, dir, mk)
 	}
 	f.cleanStale(name)
 	ins, err := f.obtain(ctx, e)
@@ -221,10 +224,10 @@ func Import(ctx context.Context, name, file string, opts Options) (dir string, e
 	return dir, nil
 }
 
-// Verify re-hashes a cached dataset: the published files against the
+// verify re-hashes a cached dataset: the published files against the
 // catalog's MD5 (MNIST, FashionMNIST), every file against the manifest's
 // SHA-256, and the marker's inputs against the catalog.
-func Verify(ctx context.Context, name string, opts Options) (*VerifyReport, error) {
+func verify(ctx context.Context, name string, opts Options) (*VerifyReport, error) {
 	f, err := newFetcher(opts)
 	if err != nil {
 		return nil, err
@@ -330,6 +333,7 @@ func (f *fetcher) status(e Entry) Status {
 	st := Status{Name: e.Name, Title: e.Title, Dir: dir}
 	if mk, ok := f.complete(e, dir); ok {
 		st.Cached, st.Files, st.Bytes, st.Completed, st.Inputs = true, mk.Files, mk.Bytes, mk.Completed, mk.Inputs
+		st.LastVerify = f.lastVerify(e.Name, mk)
 	}
 	return st
 }
