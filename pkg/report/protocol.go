@@ -191,7 +191,7 @@ var labelFields = []struct {
 		if v == "validation" {
 			return "validation split (" + thousands(f["~neval"]) + " held out)"
 		}
-		return "test split"
+		return "test split (" + thousands(f["~neval"]) + ")"
 	}, []string{"data.validation"}},
 	{"~neval", func(v string, f map[string]string) string {
 		if f["~eval_split"] == "validation" {
@@ -244,7 +244,8 @@ func familyLabels(fields map[string]map[string]string) map[string]string {
 			covered[c] = true
 		}
 		covered[lf.key] = true
-		if differs(lf.key) {
+		// The evaluation split's label already gives its size.
+		if differs(lf.key) && (lf.key != "~neval" || !differs("~eval_split")) {
 			keysInWords = append(keysInWords, i)
 		}
 	}
