@@ -20,6 +20,7 @@ type benchOptions struct {
 	minTime   time.Duration
 	peakTime  time.Duration
 	json      bool
+	scaling   bool
 }
 
 func newBenchCmd() *cobra.Command {
@@ -42,11 +43,24 @@ runtime's per-core cache of them runs dry. The runtime grows that pool during
 the first few hundred steps (about one per step in a short bench) and rarely
 afterwards (measured: ~0.05 per step after 800 steps of ResNet-20-FRN).
 
+"tasks" is the number of independent shard tasks a step exposes (parallel_tasks
+in --json): the batch's shards for SGD and evaluation; for bSAM, whose m
+sub-batches run concurrently on network replicas, m × the shards of one
+sub-batch. A step can use that many cores. "running" is how many run at once at
+this GOMAXPROCS (bSAM: concurrent sub-batches × shards per sub-batch; a replica
+is built per concurrent sub-batch, so memory grows only where cores are there
+to use it).
+
+--scaling times the SGD and bSAM steps at GOMAXPROCS 1, 2, 4, … up to the CPU
+count and prints img/s, the speed-up over one core and the parallel efficiency
+(speed-up / cores).
+
 Use GOMAXPROCS to choose the number of cores. Numbers on a busy machine vary:
 compare configurations measured in the same session.`,
 		Example: `  bsam bench --model resnet20_frn --batch 128
   bsam bench --model resnet18 --batch 128 --json
-  GOMAXPROCS=1 bsam bench --model mlp --batch 200`,
+  GOMAXPROCS=1 bsam bench --model mlp --batch 200
+  bsam bench --model resnet20_frn --batch 200 --scaling --time 2s`,
 		Args: cobraArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			known := false
@@ -56,11 +70,14 @@ compare configurations measured in the same session.`,
 			if !known {
 				return Usagef("--model %q: unknown model (valid: %v)", o.model, models.Names())
 			}
+			out := cmd.OutOrStdout()
+			if o.scaling {
+				return runScaling(cmd, o)
+			}
 			res, err := train.Bench(train.BenchOptions{Model: o.model, Batch: o.batch, ShardSize: o.shardSize, MinTime: o.minTime, PeakTime: o.peakTime})
 			if err != nil {
 				return Usagef("%v", err)
 			}
-			out := cmd.OutOrStdout()
 			if o.json {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
@@ -74,7 +91,7 @@ compare configurations measured in the same session.`,
 				fmt.Fprintf(out, "machine peak (SGEMM, all cores): %.0f GFLOP/s\n", res.PeakGFLOPS)
 			}
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "phase\tms/step\timg/s\tGFLOP/step\tGFLOP/s\tof peak\tceiling img/s\tallocs/step\t")
+			fmt.Fprintln(tw, "phase\tms/step\timg/s\tGFLOP/step\tGFLOP/s\tof peak\tceiling img/s\tallocs/step\ttasks\trunning\t")
 			for _, p := range res.Phases {
 				share, ceiling := "-", "-"
 				if p.PeakShare > 0 {
@@ -83,7 +100,7 @@ compare configurations measured in the same session.`,
 				if p.CeilingImgPerSec > 0 {
 					ceiling = fmt.Sprintf("%.0f", p.CeilingImgPerSec)
 				}
-				fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.2f\t%.0f\t%s\t%s\t%.2f\t\n", p.Name, 1000*p.SecondsPerOp, p.ImgPerSec, p.GFLOPs, p.GFLOPS, share, ceiling, p.AllocsPerStep)
+				fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.2f\t%.0f\t%s\t%s\t%.2f\t%d\t%s\t\n", p.Name, 1000*p.SecondsPerOp, p.ImgPerSec, p.GFLOPs, p.GFLOPS, share, ceiling, p.AllocsPerStep, p.ParallelTasks, running(p.RunningTasks, p.ConcurrentSubBatches))
 			}
 			tw.Flush()
 			fmt.Fprintf(out, "bSAM step / SGD step: %.2f×\npeak RSS: %.0f MB\n", res.BSAMOverSGD, res.PeakRSSMB)
@@ -97,5 +114,44 @@ compare configurations measured in the same session.`,
 	f.DurationVar(&o.minTime, "time", 3*time.Second, "time each phase at least this long")
 	f.DurationVar(&o.peakTime, "peak-time", 2*time.Second, "time the peak-estimating SGEMM this long (0: skip)")
 	f.BoolVar(&o.json, "json", false, "print JSON")
+	f.BoolVar(&o.scaling, "scaling", false, "time SGD and bSAM steps at GOMAXPROCS 1, 2, 4, … up to the CPU count: img/s and parallel efficiency")
 	return cmd
+}
+
+// running formats the shard tasks running at once, with the concurrent
+// sub-batches when there are any.
+func running(tasks, sub int) string {
+	if sub == 0 {
+		return fmt.Sprintf("%d", tasks)
+	}
+	if sub == 1 {
+		return fmt.Sprintf("%d (1 sub-batch)", tasks)
+	}
+	return fmt.Sprintf("%d (%d sub-batches)", tasks, sub)
+}
+
+// runScaling runs `bsam bench --scaling`.
+func runScaling(cmd *cobra.Command, o *benchOptions) error {
+	res, err := train.BenchScaling(train.BenchOptions{Model: o.model, Batch: o.batch, ShardSize: o.shardSize, MinTime: o.minTime})
+	if err != nil {
+		return Usagef("%v", err)
+	}
+	out := cmd.OutOrStdout()
+	if o.json {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(out, "model %s, batch %d, shard size %d, %d CPUs, kernels %s\n", res.Model, res.Batch, res.ShardSize, res.CPUs, res.KernelPath)
+	if res.CPU != "" {
+		fmt.Fprintf(out, "cpu %s\n", res.CPU)
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\tGOMAXPROCS\timg/s\tspeed-up\tefficiency\ttasks\trunning\t")
+	for _, p := range res.Points {
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f×\t%.0f%%\t%d\t%s\t\n", p.Phase, p.GOMAXPROCS, p.ImgPerSec, p.Speedup, 100*p.Efficiency, p.ParallelTasks, running(p.RunningTasks, p.ConcurrentSubBatches))
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "peak RSS: %.0f MB\n", res.PeakRSSMB)
+	return nil
 }

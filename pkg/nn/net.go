@@ -125,6 +125,20 @@ func NewNet[T Float](in Shape, classes int, build func() []Layer[T], o NetOption
 	return n
 }
 
+// Clone returns a new Net with the same architecture and shard size whose
+// parameters and state are copies of n's and which shares nothing mutable
+// with n: its own parameter, gradient and state buffers, layers, replicas
+// and worker goroutines. Clones of one Net can run passes concurrently with
+// it and with each other (the m-sharpness sub-batches of a SAM-type step,
+// train.batchObjective); a Clone computes exactly what n would at the same
+// parameters, as results depend only on the shard size.
+func (n *Net[T]) Clone() *Net[T] {
+	c := NewNet(n.in, n.classes, n.build, NetOptions{ShardSize: n.shard})
+	copy(c.params, n.params)
+	copy(c.state, n.state)
+	return c
+}
+
 // Assemble calls Setup on each layer in turn, feeding each the previous
 // layer's output shape, and returns the shape of the last output.
 func Assemble[T Float](b *Builder, in Shape, layers []Layer[T]) Shape {

@@ -38,6 +38,8 @@ type bsam[T nn.Float] struct {
 	point        []T // θ_k, then w + ε_k (unless the objective has a Target)
 	gsum         []T // Σ_{k<m−1} g̃_k
 	habs         []T // Σ_k |g_k|
+	par          subBatches[T]
+	cn           ConcurrentNoise[T] // o.noise, during a parallel step
 }
 
 func newBSAM[T nn.Float](h Hyper, w []T, noise Noise[T]) *bsam[T] {
@@ -97,12 +99,13 @@ func (o *bsam[T]) NData() float64 { return o.ndata }
 //     takes one square root and one division per parameter.
 //
 // With a ParamsTarget objective, θ_k and w + ε_k are written into the
-// objective's buffer.
+// objective's buffer. With a SubBatchObjective that offers more than one
+// slot (and a ConcurrentNoise source), the sub-batches run concurrently,
+// bit-identically (stepParallel).
 func (o *bsam[T]) Step(obj Objective[T], lrFactor float64) float64 {
 	w := o.w
 	n := len(w)
 	s := o.s[:n]
-	gm := o.gm[:n]
 	point := o.point[:n]
 	gsum := o.gsum[:n]
 	habs := o.habs[:n]
@@ -115,8 +118,13 @@ func (o *bsam[T]) Step(obj Objective[T], lrFactor float64) float64 {
 	// reciprocals once per step, not once per sub-batch.
 	nd := T(o.ndata)
 	sdRs(sd, rs, s, nd, T(o.rho)*nd)
-	sn, hasSample := o.noise.(SampleNoise[T])
 	m := o.m
+	if cn, ok := o.noise.(ConcurrentNoise[T]); ok {
+		if p := o.par.prepare(obj, n, m, true); p > 1 {
+			return o.stepParallel(cn, p, lrFactor)
+		}
+	}
+	sn, hasSample := o.noise.(SampleNoise[T])
 	var loss float64
 	var gt []T
 	for k := 0; k < m; k++ {
@@ -137,6 +145,16 @@ func (o *bsam[T]) Step(obj Objective[T], lrFactor float64) float64 {
 			accumulate(gsum, gt, k == 0)
 		}
 	}
+	o.update(gt, lrFactor)
+	return loss / float64(m)
+}
+
+// update applies the step's update, gt being the last sub-batch's g̃ and
+// gsum, habs the sums over the others.
+func (o *bsam[T]) update(gt []T, lrFactor float64) {
+	n, m := len(o.w), o.m
+	w, gm, s, sd := o.w, o.gm[:n], o.s[:n], o.sd[:n]
+	gsum, habs := o.gsum[:n], o.habs[:n]
 	// gsum holds Σ_{k<m−1} g̃_k (zero, never written, when m = 1).
 	c := bsamCoef[T]{
 		b1: T(o.beta1), c1: T(1 - o.beta1),
@@ -149,5 +167,60 @@ func (o *bsam[T]) Step(obj Objective[T], lrFactor float64) float64 {
 	}
 	bsamUpdate(w, gm, s, sd, gsum, gt, habs, &c)
 	o.noise.NextStep()
+}
+
+// stepParallel is the sub-batch loop of Step with p sub-batches at a time,
+// one per SubBatchObjective slot (parallel.go). Slot j of a group runs
+// sub-batch k = k0+j (runSlot): θ_k from the noise source on its own
+// goroutine, pass 0, the point w + g_k·rs with |g_k| kept (slot 0 adds it
+// into habs, whose earlier terms are all in; slot j ≥ 1 writes it into its
+// own buffer), pass 1. When the group is done, its |g_k|, losses and g̃_k
+// are added into habs, the loss and gsum in k order: the additions of the
+// sequential loop, in its order, so the step is bit-identical to it.
+func (o *bsam[T]) stepParallel(cn ConcurrentNoise[T], p int, lrFactor float64) float64 {
+	n, m := len(o.w), o.m
+	habs, gsum := o.habs[:n], o.gsum[:n]
+	o.cn = cn
+	var loss float64
+	var gt []T
+	for k0 := 0; k0 < m; k0 += p {
+		cnt := min(p, m-k0)
+		o.par.k0 = k0
+		o.par.pool.run(o, cnt)
+		for j, sl := range o.par.slots[:cnt] {
+			k := k0 + j
+			if j > 0 {
+				accumulate(habs, sl.abs[:n], false)
+			}
+			loss += sl.loss
+			gt = sl.gt
+			if k < m-1 {
+				accumulate(gsum, gt, k == 0)
+			}
+		}
+	}
+	// gt is the last sub-batch's g̃, still in its slot's gradient buffer.
+	o.update(gt, lrFactor)
+	o.par.release()
+	o.cn = nil
 	return loss / float64(m)
+}
+
+// runSlot runs sub-batch k0+j on slot j, as one iteration of Step's
+// sequential loop (except that |g_k| of slots j ≥ 1 goes to the slot's own
+// buffer).
+func (o *bsam[T]) runSlot(j int) {
+	w := o.w
+	n := len(w)
+	sl := &o.par.slots[j]
+	k := o.par.k0 + j
+	o.cn.SampleConcurrent(k, sl.point, w, o.sd[:n])
+	_, g := sl.obj.Eval(sl.point, k, o.m, 0)
+	if j == 0 {
+		perturb(sl.point, w, g[:n], o.rs[:n], o.habs[:n], k == 0)
+	} else {
+		perturb(sl.point, w, g[:n], o.rs[:n], sl.abs[:n], true)
+	}
+	l, gt := sl.obj.Eval(sl.point, k, o.m, 1)
+	sl.loss, sl.gt = l, gt[:n]
 }

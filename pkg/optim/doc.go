@@ -30,6 +30,18 @@
 // straight into that buffer instead of a scratch vector the objective would
 // copy.
 //
+// An objective that can evaluate several sub-batches at once, on
+// evaluators sharing nothing mutable, implements [SubBatchObjective]: the
+// SAM-type methods then run P sub-batches concurrently (both passes and the
+// perturbation of each on its own slot, [SubBatchConcurrency] gives P for
+// the trainer) and add their results into the step's sums in sub-batch
+// order, so the step is bit-identical to the sequential loop (parallel.go).
+// bSAM needs a [ConcurrentNoise] source for it ([RNGNoise], [FixedNoise]).
+//
+// Every element-wise pass computes with denormals flushed to zero
+// (FTZ/DAZ, as the GEMM kernels): the vector kernels set MXCSR, the Go
+// loops flush explicitly in the same places (vec.go).
+//
 // Speed: a bSAM step's element-wise work is fused into few passes (one
 // square root and one division per parameter per step; per sub-batch one
 // pass that samples θ_k, one that forms w + ε_k and accumulates |g_k|, one

@@ -70,7 +70,7 @@ const NoiseChunk = 1 << 14
 // on the order of calls or on the CPU, resuming a run only needs the step
 // counter (Step/SetStep), and long draws are generated in parallel, one
 // chunk per job, on GOMAXPROCS goroutines without changing any value. It is
-// not safe for concurrent use.
+// not safe for concurrent use, except SampleConcurrent.
 type RNGNoise[T nn.Float] struct {
 	seed uint64
 	step uint64
@@ -151,6 +151,24 @@ func (r *RNGNoise[T]) Sample(k int, dst, w, sd []T) {
 	r.run(k, dst, w, sd)
 }
 
+// SampleConcurrent writes the sample of Sample on the calling goroutine,
+// chunk after chunk, without the generator goroutines: the same values
+// (each chunk comes from its own stream whoever generates it). It only
+// reads r, so calls for different sub-batches may run concurrently (not
+// with NextStep or SetStep); bSAM's parallel sub-batches use it, each
+// sub-batch on a goroutine of its own.
+func (r *RNGNoise[T]) SampleConcurrent(k int, dst, w, sd []T) {
+	if len(w) < len(dst) || len(sd) < len(dst) {
+		panic(fmt.Sprintf("optim.RNGNoise.SampleConcurrent: dst has %d values, w %d, sd %d", len(dst), len(w), len(sd)))
+	}
+	if w == nil { // len(dst) == 0
+		return
+	}
+	for c := 0; c < (len(dst)+NoiseChunk-1)/NoiseChunk; c++ {
+		fillChunk(r.seed, r.step, uint64(k), c, dst, w, sd)
+	}
+}
+
 func (r *RNGNoise[T]) run(k int, dst, w, sd []T) {
 	chunks := (len(dst) + NoiseChunk - 1) / NoiseChunk
 	if r.pool == nil || chunks < 2 {
@@ -215,6 +233,20 @@ func (f *FixedNoise[T]) Normal(k int, dst []T) {
 		panic(fmt.Sprintf("optim.FixedNoise: draw (%d, %d) has %d values, want %d", f.step, k, len(src), len(dst)))
 	}
 	copy(dst, src)
+}
+
+// SampleConcurrent writes dst = w + e·sd for draw (current step, k),
+// reading the draw in place: the values of Normal then PosteriorSampleStd.
+// It only reads f, so calls for different k may run concurrently.
+func (f *FixedNoise[T]) SampleConcurrent(k int, dst, w, sd []T) {
+	if f.step >= len(f.Draws) || k < 0 || k >= len(f.Draws[f.step]) {
+		panic(fmt.Sprintf("optim.FixedNoise: no draw for step %d, sub-batch %d", f.step, k))
+	}
+	src := f.Draws[f.step][k]
+	if len(src) != len(dst) {
+		panic(fmt.Sprintf("optim.FixedNoise: draw (%d, %d) has %d values, want %d", f.step, k, len(src), len(dst)))
+	}
+	sampleStd(dst, w, src, sd)
 }
 
 // NextStep advances to the next step's draws.

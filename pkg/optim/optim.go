@@ -102,10 +102,12 @@ type Counter interface {
 
 // Compile-time checks that the implementations satisfy the interfaces.
 var (
-	_ Optimizer[float32]   = (*sgd[float32])(nil)
-	_ Optimizer[float32]   = (*adam[float32])(nil)
-	_ Counter              = (*adam[float32])(nil)
-	_ Bayesian[float32]    = (*bsam[float32])(nil)
-	_ SampleNoise[float32] = (*RNGNoise[float32])(nil)
-	_ Noise[float64]       = (*FixedNoise[float64])(nil)
+	_ Optimizer[float32]       = (*sgd[float32])(nil)
+	_ Optimizer[float32]       = (*adam[float32])(nil)
+	_ Counter                  = (*adam[float32])(nil)
+	_ Bayesian[float32]        = (*bsam[float32])(nil)
+	_ SampleNoise[float32]     = (*RNGNoise[float32])(nil)
+	_ Noise[float64]           = (*FixedNoise[float64])(nil)
+	_ ConcurrentNoise[float32] = (*RNGNoise[float32])(nil)
+	_ ConcurrentNoise[float64] = (*FixedNoise[float64])(nil)
 )

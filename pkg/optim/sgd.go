@@ -44,10 +44,11 @@ func (o *sgd[T]) Step(obj Objective[T], lrFactor float64) float64 {
 	gm := o.gm[:len(w)]
 	g = g[:len(w)]
 	lr, b1, delta := T(o.lr*lrFactor), T(o.beta1), T(o.delta)
+	f := newFZ[T]() // the FTZ/DAZ rule of the element-wise passes (vec.go)
 	for i, wi := range w {
-		m := b1*gm[i] + g[i] + delta*wi
+		m := f.add(f.add(f.mul(b1, gm[i]), g[i]), f.mul(delta, wi))
 		gm[i] = m
-		w[i] = wi - lr*m
+		w[i] = f.sub(wi, f.mul(lr, m))
 	}
 	return loss
 }

@@ -15,6 +15,8 @@ type descent[T nn.Float] struct {
 	m     int
 	point []T // w + ε_k, rebuilt for each sub-batch
 	sum   []T // ḡ = mean_k g̃_k
+	par   subBatches[T]
+	w     []T // the step's w, for runSlot
 }
 
 // newDescent returns the plain gradient source when rho is 0 and the SAM
@@ -36,7 +38,9 @@ func newDescent[T nn.Float](rho float64, m, n int) descent[T] {
 //
 // With a ParamsTarget objective, every point is written into the target:
 // w is copied there for each sub-batch's first pass (the second pass
-// leaves w + ε_k there), so Eval always receives the target itself.
+// leaves w + ε_k there), so Eval always receives the target itself. With a
+// SubBatchObjective that offers more than one slot, the sub-batches run
+// concurrently, bit-identically (gradParallel).
 func (d *descent[T]) grad(obj Objective[T], w []T) (float64, []T) {
 	n := len(w)
 	tgt := target(obj, n)
@@ -46,6 +50,9 @@ func (d *descent[T]) grad(obj Objective[T], w []T) (float64, []T) {
 		}
 		copy(tgt, w)
 		return obj.Eval(tgt, 0, 1, 0)
+	}
+	if p := d.par.prepare(obj, n, d.m, false); p > 1 {
+		return d.gradParallel(w, p)
 	}
 	point, at := d.point[:n], w // w + ε_k; where pass 0 evaluates
 	if tgt != nil {
@@ -77,18 +84,80 @@ func (d *descent[T]) grad(obj Objective[T], w []T) (float64, []T) {
 			copy(tgt, w) // w for the next pass 0
 		}
 	}
-	// sum holds Σ_{k<m−1} g̃_k; add the last one and average in one pass.
-	inv := T(1 / float64(m))
-	if m == 1 {
+	return loss / float64(m), d.mean(gt)
+}
+
+// mean adds the last sub-batch's g̃ to sum, which holds Σ_{k<m−1} g̃_k, and
+// averages, in one pass.
+func (d *descent[T]) mean(gt []T) []T {
+	sum := d.sum[:len(gt)]
+	inv := T(1 / float64(d.m))
+	f := newFZ[T]() // the rule of the element-wise passes (vec.go)
+	if d.m == 1 {
 		for i, v := range gt {
-			sum[i] = v * inv
+			sum[i] = f.mul(v, inv)
 		}
 	} else {
 		for i, v := range gt {
-			sum[i] = (sum[i] + v) * inv
+			sum[i] = f.mul(f.add(sum[i], v), inv)
 		}
 	}
-	return loss / float64(m), sum
+	return sum
+}
+
+// gradParallel is the SAM loop of grad with p sub-batches at a time, one
+// per SubBatchObjective slot (parallel.go): each slot runs its sub-batch's
+// two passes (runSlot), then the group's losses and g̃_k are added into
+// the step's sums in k order, as the sequential loop adds them, so the
+// result is bit-identical to it.
+func (d *descent[T]) gradParallel(w []T, p int) (float64, []T) {
+	n, m := len(w), d.m
+	sum := d.sum[:n]
+	d.w = w
+	var loss float64
+	var gt []T
+	for k0 := 0; k0 < m; k0 += p {
+		cnt := min(p, m-k0)
+		d.par.k0 = k0
+		d.par.pool.run(d, cnt)
+		for j, sl := range d.par.slots[:cnt] {
+			k := k0 + j
+			loss += sl.loss
+			gt = sl.gt
+			if k < m-1 {
+				accumulate(sum, gt, k == 0)
+			}
+		}
+	}
+	// gt is the last sub-batch's g̃, still in its slot's gradient buffer.
+	g := d.mean(gt)
+	d.par.release()
+	d.w = nil
+	return loss / float64(m), g
+}
+
+// runSlot runs sub-batch k0+j on slot j: g_k at w, ε_k = ρ·g_k/‖g_k‖ and
+// ℓ_k, g̃_k at w + ε_k, exactly as grad's sequential loop.
+func (d *descent[T]) runSlot(j int) {
+	w := d.w
+	n := len(w)
+	sl := &d.par.slots[j]
+	k := d.par.k0 + j
+	at := w
+	if sl.tgt {
+		copy(sl.point, w)
+		at = sl.point
+	}
+	_, g := sl.obj.Eval(at, k, d.m, 0)
+	g = g[:n]
+	norm := math.Sqrt(sumSquares(g))
+	var scale T
+	if norm > 0 {
+		scale = T(d.rho / norm)
+	}
+	scaleAdd(sl.point, w, g, scale)
+	l, gt := sl.obj.Eval(sl.point, k, d.m, 1)
+	sl.loss, sl.gt = l, gt[:n]
 }
 
 // sumSquares returns Σ x_i² accumulated in float64: sixteen partial sums,
@@ -101,15 +170,17 @@ func sumSquares[T nn.Float](x []T) float64 {
 	if x32, ok := f32(x); ok {
 		i = vecSumSquares(x32, &p)
 	}
+	// The vector code converts under DAZ (vec.go): a denormal x_i adds 0.
+	f := newFZ[T]()
 	for ; i+16 <= len(x); i += 16 {
 		b := x[i : i+16]
 		for l := range p {
-			v := float64(b[l])
+			v := float64(f.in(b[l]))
 			p[l] += v * v
 		}
 	}
 	for ; i < len(x); i++ {
-		v := float64(x[i])
+		v := float64(f.in(x[i]))
 		p[i&15] += v * v
 	}
 	var s float64

@@ -11,6 +11,47 @@ import (
 // runs as AVX-512 code where the CPU has it (vec_amd64.s: the same IEEE
 // operations in the same order, so the values do not depend on the path);
 // the Go loops handle float64, the remainder and other CPUs.
+//
+// All of them compute under the FTZ/DAZ rule (flush to zero, denormals are
+// zero): an operand below T's smallest normal number in magnitude is read
+// as a zero of its sign, and so is a result written. The vector kernels set
+// the rule in MXCSR; the Go loops apply it with fz, operation by operation
+// in the kernels' order, so both paths still give the same bits (up to a
+// result whose exact value lies within an ulp below the smallest normal
+// number, which gradual underflow rounds up to it and the hardware's FTZ
+// may flush instead: no test input comes near). Denormals cost
+// ~100× per operation on x86, and long runs make them: Adam's v, bSAM's s
+// and |g| sums decay towards zero through the denormal range. With the
+// rule a value that would become denormal becomes zero once, instead of
+// slowing every later step. Plain copies (accumulate's first sub-batch,
+// perturb's first |g|) move bits unchanged, as the vector code does.
+
+// fz applies the FTZ/DAZ rule in Go: tiny is T's smallest normal number.
+type fz[T nn.Float] struct{ tiny T }
+
+// newFZ returns the rule for T.
+func newFZ[T nn.Float]() fz[T] {
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		return fz[T]{T(float32(0x1p-126))}
+	}
+	tiny := 0x1p-1022
+	return fz[T]{T(tiny)}
+}
+
+// in returns x, or a zero of x's sign when x is denormal.
+func (f fz[T]) in(x T) T {
+	if absT(x) < f.tiny {
+		return x * 0
+	}
+	return x
+}
+
+func (f fz[T]) add(a, b T) T { return f.in(f.in(a) + f.in(b)) }
+func (f fz[T]) sub(a, b T) T { return f.in(f.in(a) - f.in(b)) }
+func (f fz[T]) mul(a, b T) T { return f.in(f.in(a) * f.in(b)) }
+func (f fz[T]) div(a, b T) T { return f.in(f.in(a) / f.in(b)) }
+func (f fz[T]) sqrt(a T) T   { return f.in(sqrtT(f.in(a))) }
 
 // f32 returns x as a []float32 when T's underlying type is float32.
 func f32[T nn.Float](x []T) ([]float32, bool) {
@@ -35,8 +76,9 @@ func sampleStd[T nn.Float](dst, w, e, sd []T) {
 	if d, ok := f32(dst); ok {
 		i = vecSampleStd(d, f32s(w), f32s(e), f32s(sd))
 	}
+	f := newFZ[T]()
 	for ; i < n; i++ {
-		dst[i] = w[i] + e[i]*sd[i]
+		dst[i] = f.add(w[i], f.mul(e[i], sd[i]))
 	}
 }
 
@@ -49,16 +91,17 @@ func perturb[T nn.Float](point, w, g, rs, habs []T, first bool) {
 	if p, ok := f32(point); ok {
 		i = vecPerturb(p, f32s(w), f32s(g), f32s(rs), f32s(habs), first)
 	}
+	f := newFZ[T]()
 	if first {
 		for ; i < n; i++ {
-			point[i] = w[i] + g[i]*rs[i]
+			point[i] = f.add(w[i], f.mul(g[i], rs[i]))
 			habs[i] = absT(g[i])
 		}
 		return
 	}
 	for ; i < n; i++ {
-		point[i] = w[i] + g[i]*rs[i]
-		habs[i] += absT(g[i])
+		point[i] = f.add(w[i], f.mul(g[i], rs[i]))
+		habs[i] = f.add(habs[i], absT(g[i]))
 	}
 }
 
@@ -74,8 +117,9 @@ func accumulate[T nn.Float](sum, x []T, first bool) {
 	if s, ok := f32(sum); ok {
 		i = vecAddTo(s, f32s(x))
 	}
+	f := newFZ[T]()
 	for ; i < n; i++ {
-		sum[i] += x[i]
+		sum[i] = f.add(sum[i], x[i])
 	}
 }
 
@@ -87,8 +131,9 @@ func scaleAdd[T nn.Float](dst, w, g []T, a T) {
 	if d, ok := f32(dst); ok {
 		i = vecScaleAdd(d, f32s(w), f32s(g), float32(a))
 	}
+	f := newFZ[T]()
 	for ; i < n; i++ {
-		dst[i] = w[i] + a*g[i]
+		dst[i] = f.add(w[i], f.mul(a, g[i]))
 	}
 }
 
@@ -101,10 +146,11 @@ func sdRs[T nn.Float](sd, rs, s []T, nd, rhoN T) {
 	if d, ok := f32(sd); ok {
 		i = vecSdRs(d, f32s(rs), f32s(s), float32(nd), float32(rhoN))
 	}
+	f := newFZ[T]()
 	for ; i < n; i++ {
-		d := 1 / sqrtT(nd*s[i])
+		d := f.div(1, f.sqrt(f.mul(nd, s[i])))
 		sd[i] = d
-		rs[i] = rhoN * (d * d)
+		rs[i] = f.mul(rhoN, f.mul(d, d))
 	}
 }
 
@@ -134,13 +180,17 @@ func bsamUpdate[T nn.Float](w, gm, s, sd, gsum, gt, habs []T, c *bsamCoef[T]) {
 	}
 	b1, c1, b2, c2 := c.b1, c.c1, c.b2, c.c2
 	lrN, delta, sqrtN, gd, inv := c.lrN, c.delta, c.sqrtN, c.gd, c.inv
+	f := newFZ[T]()
 	for ; i < n; i++ {
 		wi, si, d := w[i], s[i], sd[i]
-		mi := b1*gm[i] + c1*((gsum[i]+gt[i])*inv+delta*wi)
+		// mi = b1·gm + c1·((gsum + gt)·inv + δ·w)
+		mi := f.add(f.mul(b1, gm[i]), f.mul(c1, f.add(f.mul(f.add(gsum[i], gt[i]), inv), f.mul(delta, wi))))
 		gm[i] = mi
-		w[i] = wi - lrN*(d*d)*mi
-		h := sqrtN * si * d * (habs[i] * inv)
-		s[i] = b2*si + c2*(h+gd)
+		// w − (lrN·(sd·sd))·mi
+		w[i] = f.sub(wi, f.mul(f.mul(lrN, f.mul(d, d)), mi))
+		// h = ((sqrtN·s)·sd)·(habs·inv); s = b2·s + c2·(h + gd)
+		h := f.mul(f.mul(f.mul(sqrtN, si), d), f.mul(habs[i], inv))
+		s[i] = f.add(f.mul(b2, si), f.mul(c2, f.add(h, gd)))
 	}
 }
 

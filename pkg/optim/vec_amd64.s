@@ -6,10 +6,25 @@
 // multiple of 16. Every operation is a separate IEEE multiply, add,
 // divide or square root (no fused multiply-add), in the order of the Go
 // loops they replace, so the results are bit-identical to them.
+//
+// Each kernel runs with FTZ and DAZ set in MXCSR, as the GEMM kernels do
+// (pkg/kernels): a denormal operand is read as zero and a denormal result
+// written as zero, of the same sign. Denormals otherwise cost ~100× per
+// operation, and long runs produce them (Adam's and bSAM's moving averages
+// of squared or tiny gradients decay into the denormal range and stay
+// there). The Go loops flush the same values explicitly (vec.go, ftz), so
+// the results still do not depend on the path. MXCSR is restored before
+// every RET: the Go code after the call computes with IEEE denormals.
 
 // func sampleStdAVX512(dst, w, e, sd *float32, n int)
 // dst = w + e·sd
-TEXT ·sampleStdAVX512(SB), NOSPLIT, $0-40
+TEXT ·sampleStdAVX512(SB), NOSPLIT, $8-40
+	// FTZ and DAZ (see the file comment); MXCSR is restored on return.
+	STMXCSR mxcsr-4(SP)
+	MOVL mxcsr-4(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, ftz-8(SP)
+	LDMXCSR ftz-8(SP)
 	MOVQ dst+0(FP), DI
 	MOVQ w+8(FP), SI
 	MOVQ e+16(FP), DX
@@ -32,11 +47,18 @@ sampleloop:
 
 sampledone:
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET
 
 // func perturbAVX512(point, w, gr, rs, habs *float32, n int, first int)
 // point = w + g·rs; habs = |g| (first ≠ 0) or habs += |g|
-TEXT ·perturbAVX512(SB), NOSPLIT, $0-56
+TEXT ·perturbAVX512(SB), NOSPLIT, $8-56
+	// FTZ and DAZ (see the file comment); MXCSR is restored on return.
+	STMXCSR mxcsr-4(SP)
+	MOVL mxcsr-4(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, ftz-8(SP)
+	LDMXCSR ftz-8(SP)
 	MOVQ point+0(FP), DI
 	MOVQ w+8(FP), SI
 	MOVQ gr+16(FP), DX
@@ -85,11 +107,18 @@ perturbadd:
 
 perturbdone:
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET
 
 // func sdrsAVX512(sd, rs, s *float32, n int, nd, rhoN float32)
 // sd = 1/sqrt(nd·s); rs = rhoN·(sd·sd)
-TEXT ·sdrsAVX512(SB), NOSPLIT, $0-40
+TEXT ·sdrsAVX512(SB), NOSPLIT, $8-40
+	// FTZ and DAZ (see the file comment); MXCSR is restored on return.
+	STMXCSR mxcsr-4(SP)
+	MOVL mxcsr-4(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, ftz-8(SP)
+	LDMXCSR ftz-8(SP)
 	MOVQ sd+0(FP), DI
 	MOVQ rs+8(FP), SI
 	MOVQ s+16(FP), DX
@@ -118,12 +147,19 @@ sdrsloop:
 
 sdrsdone:
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET
 
 // func bsamUpdateAVX512(w, gm, s, sd, gsum, gt, habs *float32, n int, c *bsamCoef)
 // The update loop of (*bsam).Step; c holds b1, c1, b2, c2, lrN, delta,
 // sqrtN, gd, inv.
-TEXT ·bsamUpdateAVX512(SB), NOSPLIT, $0-72
+TEXT ·bsamUpdateAVX512(SB), NOSPLIT, $8-72
+	// FTZ and DAZ (see the file comment); MXCSR is restored on return.
+	STMXCSR mxcsr-4(SP)
+	MOVL mxcsr-4(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, ftz-8(SP)
+	LDMXCSR ftz-8(SP)
 	MOVQ w+0(FP), DI
 	MOVQ gm+8(FP), SI
 	MOVQ s+16(FP), DX
@@ -187,11 +223,18 @@ updateloop:
 
 updatedone:
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET
 
 // func addToAVX512(sum, x *float32, n int)
 // sum += x
-TEXT ·addToAVX512(SB), NOSPLIT, $0-24
+TEXT ·addToAVX512(SB), NOSPLIT, $8-24
+	// FTZ and DAZ (see the file comment); MXCSR is restored on return.
+	STMXCSR mxcsr-4(SP)
+	MOVL mxcsr-4(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, ftz-8(SP)
+	LDMXCSR ftz-8(SP)
 	MOVQ sum+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ n+16(FP), CX
@@ -209,11 +252,18 @@ addloop:
 
 adddone:
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET
 
 // func scaleAddAVX512(dst, w, gr *float32, n int, a float32)
 // dst = w + a·g
-TEXT ·scaleAddAVX512(SB), NOSPLIT, $0-36
+TEXT ·scaleAddAVX512(SB), NOSPLIT, $8-36
+	// FTZ and DAZ (see the file comment); MXCSR is restored on return.
+	STMXCSR mxcsr-4(SP)
+	MOVL mxcsr-4(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, ftz-8(SP)
+	LDMXCSR ftz-8(SP)
 	MOVQ dst+0(FP), DI
 	MOVQ w+8(FP), SI
 	MOVQ gr+16(FP), DX
@@ -234,11 +284,18 @@ scaleaddloop:
 
 scaleadddone:
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET
 
 // func sumSquaresAVX512(x *float32, n int, part *[16]float64)
 // part[l] += Σ x[i]² over i ≡ l (mod 16), in float64
-TEXT ·sumSquaresAVX512(SB), NOSPLIT, $0-24
+TEXT ·sumSquaresAVX512(SB), NOSPLIT, $8-24
+	// FTZ and DAZ (see the file comment); MXCSR is restored on return.
+	STMXCSR mxcsr-4(SP)
+	MOVL mxcsr-4(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, ftz-8(SP)
+	LDMXCSR ftz-8(SP)
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	MOVQ part+16(FP), DI
@@ -262,4 +319,5 @@ sumsqdone:
 	VMOVUPD Z0, 0(DI)
 	VMOVUPD Z1, 64(DI)
 	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
 	RET

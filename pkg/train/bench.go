@@ -43,6 +43,17 @@ type BenchPhase struct {
 	// ran at the machine's peak and everything else took no time: the
 	// hardware's upper bound for this model and batch (0 if unknown).
 	CeilingImgPerSec float64 `json:"ceiling_img_per_s"`
+	// ParallelTasks is the number of independent shard tasks the step
+	// exposes, the cores it can use given enough of them: the batch's
+	// shards for SGD and evaluation, sub-batches × shards per sub-batch for
+	// bSAM (whose m sub-batches run concurrently, optim.SubBatchConcurrency).
+	ParallelTasks int `json:"parallel_tasks"`
+	// ConcurrentSubBatches is how many of bSAM's sub-batches run at once at
+	// this GOMAXPROCS (0 for phases without sub-batches).
+	ConcurrentSubBatches int `json:"concurrent_sub_batches,omitempty"`
+	// RunningTasks is how many shard tasks run at once at this GOMAXPROCS:
+	// at most GOMAXPROCS and at most ParallelTasks.
+	RunningTasks int `json:"running_tasks"`
 }
 
 // BenchResult is the outcome of Bench.
@@ -63,57 +74,20 @@ type BenchResult struct {
 // forward/backward passes per sub-batch plus its element-wise work) and an
 // evaluation forward pass, after a warm-up.
 func Bench(o BenchOptions) (*BenchResult, error) {
-	if o.Input == (nn.Shape{}) {
-		o.Input = nn.Shape{H: 32, W: 32, C: 3}
-		if o.Model == "mlp" || o.Model == "lenet" {
-			o.Input = nn.Shape{H: 28, W: 28, C: 1}
-		}
-	}
-	if o.Classes == 0 {
-		o.Classes = 10
-	}
-	if o.BatchSplit == 0 {
-		o.BatchSplit = 8
-	}
-	if o.Batch < o.BatchSplit || o.Batch%o.BatchSplit != 0 {
-		return nil, fmt.Errorf("batch %d must be a positive multiple of batchsplit %d", o.Batch, o.BatchSplit)
-	}
-	if o.MinTime == 0 {
-		o.MinTime = 3 * time.Second
-	}
-	if o.ShardSize == 0 {
-		o.ShardSize = config.AutoShardSize(o.Model, o.Batch, o.BatchSplit)
-	}
-	net, err := models.New[float32](o.Model, o.Input, o.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: o.ShardSize}})
+	net, x, y, err := benchSetup(&o)
 	if err != nil {
 		return nil, err
 	}
-	r := rand.New(rand.NewPCG(1, 2))
-	net.Init(r)
 	size := o.Input.Size()
-	x := make([]float32, o.Batch*size)
-	for i := range x {
-		x[i] = float32(r.NormFloat64())
-	}
-	y := make([]int32, o.Batch)
-	for i := range y {
-		y[i] = int32(r.IntN(o.Classes))
-	}
 	res := &BenchResult{Model: o.Model, Batch: o.Batch, Params: len(net.Params()), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		KernelPath: kernels.ActivePath().String(), CPU: cpuModel()}
 	if o.PeakTime > 0 {
 		res.PeakGFLOPS = kernels.PeakGFLOPSParallel(o.PeakTime, runtime.GOMAXPROCS(0))
 	}
 	obj := &batchObjective{net: net, x: x, y: y, n: o.Batch, size: size, bnUpdate: "official"}
-	h := optim.DefaultHyper()
-	h.LR, h.Rho, h.PriorPrec, h.NTrain, h.BatchSplit = 1e-4, 1e-4, 25, 50000, o.BatchSplit
 	w0 := append([]float32(nil), net.Params()...)
 	for _, method := range []string{"sgd", "bsam"} {
-		hm := h
-		if method == "sgd" {
-			hm.BatchSplit = 1
-		}
-		opt, err := optim.New[float32](method, hm, w0, optim.NewRNGNoise[float32](7))
+		opt, err := benchOptimizer(o, method, w0)
 		if err != nil {
 			return nil, err
 		}
@@ -129,12 +103,163 @@ func Bench(o BenchOptions) (*BenchResult, error) {
 			}
 		}
 	}
+	procs := runtime.GOMAXPROCS(0)
+	for i, name := range []string{"sgd", "bsam", "eval"} {
+		res.Phases[i].ParallelTasks, res.Phases[i].ConcurrentSubBatches, res.Phases[i].RunningTasks = phaseTasks(name, o.Batch, o.ShardSize, o.BatchSplit, procs)
+	}
 	res.BSAMOverSGD = res.Phases[1].SecondsPerOp / res.Phases[0].SecondsPerOp
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		res.PeakRSSMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
 	}
 	return res, nil
+}
+
+// benchOptimizer returns the optimizer of a bench phase ("sgd", "bsam")
+// starting at w0, with its own noise source (whose generator goroutines
+// follow the current GOMAXPROCS).
+func benchOptimizer(o BenchOptions, method string, w0 []float32) (optim.Optimizer[float32], error) {
+	h := optim.DefaultHyper()
+	h.LR, h.Rho, h.PriorPrec, h.NTrain, h.BatchSplit = 1e-4, 1e-4, 25, 50000, o.BatchSplit
+	if method == "sgd" {
+		h.BatchSplit = 1
+	}
+	return optim.New[float32](method, h, w0, optim.NewRNGNoise[float32](7))
+}
+
+// ScalingPoint is the throughput of one step kind at one GOMAXPROCS.
+type ScalingPoint struct {
+	Phase         string  `json:"phase"`
+	GOMAXPROCS    int     `json:"gomaxprocs"`
+	ImgPerSec     float64 `json:"img_per_s"`
+	Speedup       float64 `json:"speedup"`    // img/s over img/s at GOMAXPROCS 1
+	Efficiency    float64 `json:"efficiency"` // speed-up / GOMAXPROCS
+	ParallelTasks int     `json:"parallel_tasks"`
+	RunningTasks  int     `json:"running_tasks"`
+	// ConcurrentSubBatches is how many bSAM sub-batches ran at once.
+	ConcurrentSubBatches int `json:"concurrent_sub_batches,omitempty"`
+}
+
+// ScalingResult is the outcome of BenchScaling.
+type ScalingResult struct {
+	Model      string         `json:"model"`
+	Batch      int            `json:"batch"`
+	ShardSize  int            `json:"shard_size"`
+	CPUs       int            `json:"cpus"`
+	KernelPath string         `json:"kernel_path"`
+	CPU        string         `json:"cpu"`
+	Points     []ScalingPoint `json:"points"`
+	PeakRSSMB  float64        `json:"peak_rss_mb"`
+}
+
+// ScalingProcs returns the GOMAXPROCS values BenchScaling measures for cpus
+// CPUs: 1, 2, 4, … below cpus, then cpus.
+func ScalingProcs(cpus int) []int {
+	var ps []int
+	for p := 1; p < cpus; p *= 2 {
+		ps = append(ps, p)
+	}
+	return append(ps, max(cpus, 1))
+}
+
+// BenchScaling times an SGD and a bSAM step (as Bench does) at each
+// GOMAXPROCS of ScalingProcs(runtime.NumCPU()), each on a fresh objective
+// and optimizer, and reports img/s, the speed-up over GOMAXPROCS 1 and the
+// parallel efficiency (speed-up / GOMAXPROCS). GOMAXPROCS is restored
+// afterwards.
+func BenchScaling(o BenchOptions) (*ScalingResult, error) {
+	net, x, y, err := benchSetup(&o)
+	if err != nil {
+		return nil, err
+	}
+	res := &ScalingResult{Model: o.Model, Batch: o.Batch, ShardSize: o.ShardSize, CPUs: runtime.NumCPU(),
+		KernelPath: kernels.ActivePath().String(), CPU: cpuModel()}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	w0 := append([]float32(nil), net.Params()...)
+	base := map[string]float64{}
+	for _, procs := range ScalingProcs(res.CPUs) {
+		runtime.GOMAXPROCS(procs)
+		for _, method := range []string{"sgd", "bsam"} {
+			obj := &batchObjective{net: net, x: x, y: y, n: o.Batch, size: o.Input.Size(), bnUpdate: "official"}
+			opt, err := benchOptimizer(o, method, w0)
+			if err != nil {
+				return nil, err
+			}
+			ph := measure(method+" step", o, func() { opt.Step(obj, 1) })
+			pt := ScalingPoint{Phase: ph.Name, GOMAXPROCS: procs, ImgPerSec: ph.ImgPerSec}
+			pt.ParallelTasks, pt.ConcurrentSubBatches, pt.RunningTasks = phaseTasks(method, o.Batch, o.ShardSize, o.BatchSplit, procs)
+			if procs == 1 {
+				base[method] = ph.ImgPerSec
+			}
+			if b := base[method]; b > 0 {
+				pt.Speedup = ph.ImgPerSec / b
+				pt.Efficiency = pt.Speedup / float64(procs)
+			}
+			res.Points = append(res.Points, pt)
+		}
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		res.PeakRSSMB = float64(ru.Maxrss) / 1024
+	}
+	return res, nil
+}
+
+// benchSetup fills in o's defaults and builds the model, initialised, and
+// a random batch.
+func benchSetup(o *BenchOptions) (*nn.Net[float32], []float32, []int32, error) {
+	if o.Input == (nn.Shape{}) {
+		o.Input = nn.Shape{H: 32, W: 32, C: 3}
+		if o.Model == "mlp" || o.Model == "lenet" {
+			o.Input = nn.Shape{H: 28, W: 28, C: 1}
+		}
+	}
+	if o.Classes == 0 {
+		o.Classes = 10
+	}
+	if o.BatchSplit == 0 {
+		o.BatchSplit = 8
+	}
+	if o.Batch < o.BatchSplit || o.Batch%o.BatchSplit != 0 {
+		return nil, nil, nil, fmt.Errorf("batch %d must be a positive multiple of batchsplit %d", o.Batch, o.BatchSplit)
+	}
+	if o.MinTime == 0 {
+		o.MinTime = 3 * time.Second
+	}
+	if o.ShardSize == 0 {
+		o.ShardSize = config.AutoShardSize(o.Model, o.Batch, o.BatchSplit)
+	}
+	net, err := models.New[float32](o.Model, o.Input, o.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: o.ShardSize}})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	net.Init(r)
+	size := o.Input.Size()
+	x := make([]float32, o.Batch*size)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	y := make([]int32, o.Batch)
+	for i := range y {
+		y[i] = int32(r.IntN(o.Classes))
+	}
+	return net, x, y, nil
+}
+
+// phaseTasks returns the shard tasks a phase ("sgd", "bsam", "eval")
+// exposes, the sub-batches that run at once and the shard tasks that run at
+// once at GOMAXPROCS procs, for the batch, shard size and bSAM sub-batch
+// count. A Net runs every shard of a pass on a goroutine of its own, so a
+// pass of s shards runs min(s, procs) at once.
+func phaseTasks(phase string, batch, shard, split, procs int) (tasks, sub, running int) {
+	if phase != "bsam" || split <= 1 {
+		tasks = (batch + shard - 1) / shard
+		return tasks, 0, min(tasks, procs)
+	}
+	per := SubBatchShards(batch, split, shard)
+	sub = optim.SubBatchConcurrency(split, per, procs)
+	return split * per, sub, min(sub*per, procs)
 }
 
 // measure warms a phase up (5 runs, so that buffers and pools reach their

@@ -82,13 +82,20 @@ func (s *Session) evalTick(done, total int) {
 
 // batchObjective implements optim.Objective over the network and one
 // minibatch: it copies theta into the network's parameters and runs a
-// forward/backward pass on sub-batch k of m.
+// forward/backward pass on sub-batch k of m. As an
+// optim.SubBatchObjective it also evaluates sub-batches concurrently on
+// clones of the network (subbatch.go).
 type batchObjective struct {
 	net      *nn.Net[float32]
 	x        []float32
 	y        []int32
 	n, size  int // examples in the batch, values per example
 	bnUpdate string
+	// subBatches is how many sub-batches of a SAM-type step run at once:
+	// 0 automatic (optim.SubBatchConcurrency at GOMAXPROCS), 1 one after
+	// another, more: that many (at most m).
+	subBatches int
+	slots      []*slotObjective // slots 1, 2, …, built when first needed
 }
 
 // Target hands the optimizers the network's parameter buffer, so they write
@@ -97,7 +104,12 @@ type batchObjective struct {
 func (o *batchObjective) Target() []float32 { return o.net.Params() }
 
 func (o *batchObjective) Eval(theta []float32, k, m, pass int) (float64, []float32) {
-	params := o.net.Params()
+	return o.evalOn(o.net, theta, k, m, pass)
+}
+
+// evalOn is Eval on net, the objective's network or one of its clones.
+func (o *batchObjective) evalOn(net *nn.Net[float32], theta []float32, k, m, pass int) (float64, []float32) {
+	params := net.Params()
 	if len(theta) > 0 && &theta[0] != &params[0] {
 		copy(params, theta)
 	}
@@ -106,8 +118,8 @@ func (o *batchObjective) Eval(theta []float32, k, m, pass int) (float64, []float
 	// step; SAM-type methods keep sub-batch 0's state after both passes
 	// ("official") or after its first pass only ("once").
 	update := k == 0 && (pass == 0 || o.bnUpdate == "official")
-	loss := o.net.LossGrad(o.x[lo*o.size:hi*o.size], o.y[lo:hi], hi-lo, update)
-	return loss, o.net.Grads()
+	loss := net.LossGrad(o.x[lo*o.size:hi*o.size], o.y[lo:hi], hi-lo, update)
+	return loss, net.Grads()
 }
 
 // Setup builds the model and optimizer from the run's seed.
