@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bsam-dev/bsam/pkg/nn"
 	"github.com/bsam-dev/bsam/pkg/nn/models"
 	"github.com/bsam-dev/bsam/pkg/train"
 )
@@ -17,6 +18,7 @@ type benchOptions struct {
 	model     string
 	batch     int
 	shardSize int
+	precision string
 	minTime   time.Duration
 	peakTime  time.Duration
 	json      bool
@@ -70,11 +72,19 @@ compare configurations measured in the same session.`,
 			if !known {
 				return Usagef("--model %q: unknown model (valid: %v)", o.model, models.Names())
 			}
+			prec, err := nn.ParsePrecision(o.precision)
+			if err != nil {
+				return Usagef("--precision: %v", err)
+			}
+			prec, notice := nn.ResolvePrecision(prec)
+			if notice != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "bsam: "+notice)
+			}
 			out := cmd.OutOrStdout()
 			if o.scaling {
-				return runScaling(cmd, o)
+				return runScaling(cmd, o, prec)
 			}
-			res, err := train.Bench(train.BenchOptions{Model: o.model, Batch: o.batch, ShardSize: o.shardSize, MinTime: o.minTime, PeakTime: o.peakTime})
+			res, err := train.Bench(train.BenchOptions{Model: o.model, Batch: o.batch, ShardSize: o.shardSize, MinTime: o.minTime, PeakTime: o.peakTime, Precision: prec})
 			if err != nil {
 				return Usagef("%v", err)
 			}
@@ -83,7 +93,7 @@ compare configurations measured in the same session.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(res)
 			}
-			fmt.Fprintf(out, "model %s, batch %d, %d parameters, GOMAXPROCS %d, kernels %s\n", res.Model, res.Batch, res.Params, res.GOMAXPROCS, res.KernelPath)
+			fmt.Fprintf(out, "model %s, batch %d, %d parameters, GOMAXPROCS %d, kernels %s, precision %s\n", res.Model, res.Batch, res.Params, res.GOMAXPROCS, res.KernelPath, res.Precision)
 			if res.CPU != "" {
 				fmt.Fprintf(out, "cpu %s\n", res.CPU)
 			}
@@ -110,6 +120,7 @@ compare configurations measured in the same session.`,
 	f := cmd.Flags()
 	f.StringVar(&o.model, "model", "resnet20_frn", "model: mlp, lenet, resnet20_frn or resnet18")
 	f.IntVar(&o.batch, "batch", 128, "batch size (a multiple of 8, bSAM's sub-batch count)")
+	f.StringVar(&o.precision, "precision", "fp32", "GEMM arithmetic of the convolution and linear layers: fp32 or bf16 (bf16 operands, float32 accumulation; needs AVX512_BF16, else fp32 with a notice)")
 	f.IntVar(&o.shardSize, "shard-size", 0, "examples per shard (0: automatic, as engine.shard_size 0: half a bSAM sub-batch for conv nets, 32 for the MLP)")
 	f.DurationVar(&o.minTime, "time", 3*time.Second, "time each phase at least this long")
 	f.DurationVar(&o.peakTime, "peak-time", 2*time.Second, "time the peak-estimating SGEMM this long (0: skip)")
@@ -131,8 +142,8 @@ func running(tasks, sub int) string {
 }
 
 // runScaling runs `bsam bench --scaling`.
-func runScaling(cmd *cobra.Command, o *benchOptions) error {
-	res, err := train.BenchScaling(train.BenchOptions{Model: o.model, Batch: o.batch, ShardSize: o.shardSize, MinTime: o.minTime})
+func runScaling(cmd *cobra.Command, o *benchOptions, prec nn.Precision) error {
+	res, err := train.BenchScaling(train.BenchOptions{Model: o.model, Batch: o.batch, ShardSize: o.shardSize, MinTime: o.minTime, Precision: prec})
 	if err != nil {
 		return Usagef("%v", err)
 	}

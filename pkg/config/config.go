@@ -128,7 +128,16 @@ type Engine struct {
 	ShardSize int `yaml:"shard_size"`
 	// Workers is the number of data-loader workers (0 = GOMAXPROCS).
 	Workers int `yaml:"workers"`
+	// Precision of the convolution and linear GEMMs: "fp32" (or empty, the
+	// default) or "bf16" (bf16 operands, float32 accumulation; everything
+	// else stays float32, see nn.Precision). It changes results, so it is
+	// part of Run.Hash — only when bf16: "" and "fp32" hash alike, as
+	// before the field existed.
+	Precision string `yaml:"precision,omitempty"`
 }
+
+// PrecisionNames lists the valid engine.precision values.
+var PrecisionNames = []string{"fp32", "bf16"}
 
 // MethodNames lists the methods in table order.
 var MethodNames = []string{"sgd", "sam_sgd", "adam", "sam_adam", "bsam"}
@@ -227,6 +236,9 @@ func (r Run) Hash() string {
 	c.Data.Dir = ""
 	c.Data.Offline = false
 	c.Engine.Workers = 0
+	if c.Engine.Precision == "fp32" {
+		c.Engine.Precision = ""
+	}
 	// Hyperparameters the method does not use, and the BMA sample count of
 	// deterministic methods, cannot change a result: leave them out so that
 	// changing them does not retrain finished runs.

@@ -101,6 +101,7 @@ func TestValidationErrors(t *testing.T) {
 		{"not yaml", "a: [", nil, []string{"not valid YAML"}},
 		{"negative validation", base + "data: {validation: -5}\n", nil, []string{"data.validation", "≥ 0"}},
 		{"validation with test_subset", base + "data: {validation: 500, test_subset: 100}\n", nil, []string{"data.test_subset", "data.validation"}},
+		{"unknown precision", base + "engine: {precision: fp16}\n", nil, []string{"engine.precision", `"fp16"`, "fp32, bf16"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -151,6 +152,34 @@ func TestHashIgnoresPlacementOnly(t *testing.T) {
 	r4.Seed++
 	if r3.Hash() == h || r4.Hash() == h {
 		t.Error("lr or seed did not change the hash")
+	}
+}
+
+// TestHashPrecision checks that engine.precision is part of a run's
+// identity only when it is bf16: a run without the field, or with "fp32",
+// keeps the hash it had before the field existed (its config.yaml does not
+// name it), and bf16 changes it.
+func TestHashPrecision(t *testing.T) {
+	e, err := Parse("exp.yaml", []byte(base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.Runs()[0]
+	if strings.Contains(string(r.YAML()), "precision") {
+		t.Error("config.yaml of a run without engine.precision names it: older runs' hashes would change")
+	}
+	for _, p := range []string{"fp32", "bf16"} {
+		ep, err := Parse("exp.yaml", []byte(base+"engine: {precision: "+p+"}\n"), nil)
+		if err != nil {
+			t.Fatalf("precision %s: %v", p, err)
+		}
+		rp := ep.Runs()[0]
+		if rp.Engine.Precision != p {
+			t.Fatalf("precision %s parsed as %q", p, rp.Engine.Precision)
+		}
+		if same := rp.Hash() == r.Hash(); same != (p == "fp32") {
+			t.Errorf("precision %s: hash equal to the default's = %v, want %v", p, same, p == "fp32")
+		}
 	}
 }
 

@@ -80,6 +80,9 @@ func (e *Experiment) Validate() error {
 	if e.Engine.Workers < 0 {
 		bad("engine.workers", "must be ≥ 0, got %d", e.Engine.Workers)
 	}
+	if p := e.Engine.Precision; p != "" && !slices.Contains(PrecisionNames, p) {
+		bad("engine.precision", "unknown precision %q (valid: %s)", p, strings.Join(PrecisionNames, ", "))
+	}
 	if e.Out == "" {
 		bad("out", "must name an output directory")
 	}

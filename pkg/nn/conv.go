@@ -116,6 +116,7 @@ type Conv2D[T Float] struct {
 	aoff  []int // row offsets of the shifted A operands of the implicit GEMMs
 	dxAdd []T   // added to the next dX (see addIntoDX)
 	maxN  int
+	bf16  bool // GEMMs with bf16 operands (see Precision)
 }
 
 // OverlappingRows reports whether kernels.Gemm accepts an A operand whose
@@ -258,7 +259,7 @@ func (c *Conv2D[T]) Forward(ctx *Ctx, x []T) []T {
 	y := c.y[:rows*cout]
 	switch c.mode {
 	case convPointwise:
-		kernels.Gemm(false, false, rows, cout, cin, 1, x, cin, c.w, cout, 0, y, cout)
+		gemm(c.bf16, false, false, rows, cout, cin, 1, x, cin, c.w, cout, 0, y, cout)
 		addBias(y, y, c.b)
 	case convImplicit:
 		c.toPadded(x, c.xpad, n, cin)
@@ -269,13 +270,13 @@ func (c *Conv2D[T]) Forward(ctx *Ctx, x []T) []T {
 		for kh := range c.aoff {
 			c.aoff[kh] = kh * c.wp * lda
 		}
-		kernels.GemmSum(m, cout, kc, a, lda, c.aoff, c.w, cout, yp, cout)
+		gemmSum(c.bf16, m, cout, kc, a, lda, c.aoff, c.w, cout, yp, cout)
 		c.fromPadded(yp, y, n, cout, c.b)
 	case convIm2col:
 		kk := k * k * cin
 		cols := c.xpad[:rows*kk]
 		c.im2col(x, cols, n)
-		kernels.Gemm(false, false, rows, cout, kk, 1, cols, kk, c.w, cout, 0, y, cout)
+		gemm(c.bf16, false, false, rows, cout, kk, 1, cols, kk, c.w, cout, 0, y, cout)
 		addBias(y, y, c.b)
 	}
 	return y
@@ -309,9 +310,9 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 	}
 	switch c.mode {
 	case convPointwise:
-		kernels.Gemm(true, false, cin, cout, rows, 1, c.x, cin, dy, cout, 1, c.dw, cout)
+		gemm(c.bf16, true, false, cin, cout, rows, 1, c.x, cin, dy, cout, 1, c.dw, cout)
 		if needDX {
-			kernels.Gemm(false, true, rows, cin, cout, 1, dy, cout, c.w, cout, 0, dx, cin)
+			gemm(c.bf16, false, true, rows, cin, cout, 1, dy, cout, c.w, cout, 0, dx, cin)
 		}
 	case convImplicit:
 		c.toPadded(dy, c.dpad, n, cout)
@@ -323,7 +324,7 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 			a, lda = c.xexp, kc
 		}
 		for kh := 0; kh < k; kh++ {
-			kernels.Gemm(true, false, kc, cout, m, 1, a[kh*c.wp*lda:], lda,
+			gemm(c.bf16, true, false, kc, cout, m, 1, a[kh*c.wp*lda:], lda,
 				d0, cout, 1, c.dw[kh*kc*cout:], cout)
 		}
 		if needDX {
@@ -334,7 +335,7 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 			for kh := range c.aoff {
 				c.aoff[kh] = (k - 1 - kh) * c.wp * ldd
 			}
-			kernels.GemmSum(m, cin, ko, d, ldd, c.aoff, c.wt, cin, dxp, cin)
+			gemmSum(c.bf16, m, cin, ko, d, ldd, c.aoff, c.wt, cin, dxp, cin)
 			if c.dxAdd != nil {
 				c.fromPaddedAdd(dxp, dx, n, cin, c.dxAdd[:len(dx)])
 			} else {
@@ -344,10 +345,10 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 	case convIm2col:
 		kk := k * k * cin
 		cols := c.xpad[:rows*kk]
-		kernels.Gemm(true, false, kk, cout, rows, 1, cols, kk, dy, cout, 1, c.dw, cout)
+		gemm(c.bf16, true, false, kk, cout, rows, 1, cols, kk, dy, cout, 1, c.dw, cout)
 		if needDX {
 			dcols := c.dxpad[:rows*kk]
-			kernels.Gemm(false, true, rows, kk, cout, 1, dy, cout, c.w, cout, 0, dcols, kk)
+			gemm(c.bf16, false, true, rows, kk, cout, 1, dy, cout, c.w, cout, 0, dcols, kk)
 			c.col2im(dcols, dx, n)
 		}
 	}

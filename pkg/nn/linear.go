@@ -20,6 +20,7 @@ type Linear[T Float] struct {
 	w, b, dw, db   []T
 	x              []T // the last Forward's input, owned by the layer before
 	y, dx          []T
+	bf16           bool // GEMMs with bf16 operands (see Precision)
 }
 
 // NewLinear returns a Linear layer with haiku's default initialisers.
@@ -62,7 +63,7 @@ func (l *Linear[T]) Forward(ctx *Ctx, x []T) []T {
 	n := ctx.N
 	l.x = x[:n*l.in]
 	l.y = growBuf(l.y, n*l.Out)
-	LinearForward(l.x, n, l.in, l.Out, l.w, l.b, l.y)
+	linearForward(l.bf16, l.x, n, l.in, l.Out, l.w, l.b, l.y)
 	return l.y
 }
 
@@ -74,7 +75,7 @@ func (l *Linear[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 		l.dx = growBuf(l.dx, n*l.in)
 		dx = l.dx
 	}
-	LinearBackward(l.x, dy[:n*l.Out], n, l.in, l.Out, l.w, l.dw, l.db, dx)
+	linearBackward(l.bf16, l.x, dy[:n*l.Out], n, l.in, l.Out, l.w, l.dw, l.db, dx)
 	return dx
 }
 

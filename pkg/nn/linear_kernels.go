@@ -1,15 +1,16 @@
 package nn
 
-import (
-	"math"
-
-	"github.com/bsam-dev/bsam/pkg/kernels"
-)
+import "math"
 
 // LinearForward computes y = x·W + b for n rows: x is n×in, W is in×out
 // (row-major [in][out]), b has out entries (nil for no bias), y is n×out.
 func LinearForward[T Float](x []T, n, in, out int, w, b, y []T) {
-	kernels.Gemm(false, false, n, out, in, 1, x, in, w, out, 0, y, out)
+	linearForward(false, x, n, in, out, w, b, y)
+}
+
+// linearForward is LinearForward with bf16 GEMMs when bf16.
+func linearForward[T Float](bf16 bool, x []T, n, in, out int, w, b, y []T) {
+	gemm(bf16, false, false, n, out, in, 1, x, in, w, out, 0, y, out)
 	if b != nil {
 		for i := 0; i < n; i++ {
 			row := y[i*out : (i+1)*out]
@@ -23,7 +24,12 @@ func LinearForward[T Float](x []T, n, in, out int, w, b, y []T) {
 // LinearBackward accumulates dW += xᵀ·dy and db += Σ_rows dy, and writes
 // dx = dy·Wᵀ when dx is non-nil. Shapes as in LinearForward.
 func LinearBackward[T Float](x, dy []T, n, in, out int, w, dw, db, dx []T) {
-	kernels.Gemm(true, false, in, out, n, 1, x, in, dy, out, 1, dw, out)
+	linearBackward(false, x, dy, n, in, out, w, dw, db, dx)
+}
+
+// linearBackward is LinearBackward with bf16 GEMMs when bf16.
+func linearBackward[T Float](bf16 bool, x, dy []T, n, in, out int, w, dw, db, dx []T) {
+	gemm(bf16, true, false, in, out, n, 1, x, in, dy, out, 1, dw, out)
 	if db != nil {
 		for i := 0; i < n; i++ {
 			row := dy[i*out : (i+1)*out]
@@ -33,7 +39,7 @@ func LinearBackward[T Float](x, dy []T, n, in, out int, w, dw, db, dx []T) {
 		}
 	}
 	if dx != nil {
-		kernels.Gemm(false, true, n, in, out, 1, dy, out, w, out, 0, dx, in)
+		gemm(bf16, false, true, n, in, out, 1, dy, out, w, out, 0, dx, in)
 	}
 }
 

@@ -14,6 +14,9 @@ type NetOptions struct {
 	// of n examples is cut into ⌈n/ShardSize⌉ shards whatever the number of
 	// CPUs, so it fixes the summation order of every result.
 	ShardSize int
+	// Precision of the convolution and linear GEMMs (FP32 by default; see
+	// Precision). Clones and shard replicas inherit it.
+	Precision Precision
 }
 
 // DefaultShardSize is the shard size used when NetOptions.ShardSize is 0.
@@ -92,6 +95,7 @@ func NewNet[T Float](in Shape, classes int, build func() []Layer[T], o NetOption
 	if o.ShardSize <= 0 {
 		o.ShardSize = DefaultShardSize
 	}
+	build = withPrecision(build, o.Precision)
 	layers := build()
 	var b Builder
 	out := Assemble(&b, in, layers)

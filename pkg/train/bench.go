@@ -26,6 +26,8 @@ type BenchOptions struct {
 	// PeakTime is how long to time the SGEMM that estimates the machine's
 	// peak (0: skip the estimate).
 	PeakTime time.Duration
+	// Precision of the convolution and linear GEMMs (nn.FP32 by default).
+	Precision nn.Precision
 }
 
 // BenchPhase is the measurement of one phase (an SGD step, a bSAM step, an
@@ -63,6 +65,7 @@ type BenchResult struct {
 	Params      int          `json:"params"`
 	GOMAXPROCS  int          `json:"gomaxprocs"`
 	KernelPath  string       `json:"kernel_path"`
+	Precision   string       `json:"precision"` // GEMM arithmetic: fp32 or bf16
 	CPU         string       `json:"cpu"`
 	PeakGFLOPS  float64      `json:"peak_gflops"` // SGEMM on all goroutines with the same kernels
 	Phases      []BenchPhase `json:"phases"`
@@ -80,7 +83,7 @@ func Bench(o BenchOptions) (*BenchResult, error) {
 	}
 	size := o.Input.Size()
 	res := &BenchResult{Model: o.Model, Batch: o.Batch, Params: len(net.Params()), GOMAXPROCS: runtime.GOMAXPROCS(0),
-		KernelPath: kernels.ActivePath().String(), CPU: cpuModel()}
+		KernelPath: kernels.ActivePath().String(), CPU: cpuModel(), Precision: o.Precision.String()}
 	if o.PeakTime > 0 {
 		res.PeakGFLOPS = kernels.PeakGFLOPSParallel(o.PeakTime, runtime.GOMAXPROCS(0))
 	}
@@ -229,7 +232,7 @@ func benchSetup(o *BenchOptions) (*nn.Net[float32], []float32, []int32, error) {
 	if o.ShardSize == 0 {
 		o.ShardSize = config.AutoShardSize(o.Model, o.Batch, o.BatchSplit)
 	}
-	net, err := models.New[float32](o.Model, o.Input, o.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: o.ShardSize}})
+	net, err := models.New[float32](o.Model, o.Input, o.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: o.ShardSize, Precision: o.Precision}})
 	if err != nil {
 		return nil, nil, nil, err
 	}

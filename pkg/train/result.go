@@ -33,6 +33,11 @@ type Result struct {
 	BMA         eval.Metrics       `json:"bma"`
 	Reliability []eval.Bin         `json:"reliability,omitempty"` // 20 bins of the BMA prediction
 	TrainLoss   float64            `json:"train_loss"`            // last epoch's mean training loss
+	// Precision is the arithmetic of the convolution and linear GEMMs the
+	// run computed with: "fp32" or "bf16" (engine.precision, or fp32 where
+	// the CPU lacks AVX512_BF16). Results written before the field existed
+	// have "" and were computed in fp32.
+	Precision string `json:"precision,omitempty"`
 }
 
 // EpochRecord is one line of metrics.jsonl.

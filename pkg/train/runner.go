@@ -59,6 +59,9 @@ type Meta struct {
 	Started    time.Time `json:"started"`
 	Ended      time.Time `json:"ended,omitzero"`
 	Seconds    float64   `json:"seconds,omitempty"`
+	// Precision is the GEMM arithmetic of the run on this machine ("fp32",
+	// "bf16"; see Result.Precision).
+	Precision string `json:"precision,omitempty"`
 }
 
 // RunDir returns the directory of a run: <out>/<experiment>/<method>-seed<k>-<hash>.
@@ -284,6 +287,7 @@ func newMeta(version string, r config.Run) *Meta {
 	m := &Meta{
 		Version: version, GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		CPU: cpuModel(), ConfigHash: r.Hash(), Status: "running", Started: time.Now().UTC(),
+		Precision: effectivePrecision(r),
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {

@@ -128,7 +128,14 @@ func (s *Session) Setup() error {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
-	net, err := models.New[float32](r.Model, s.Data.Train.Shape, s.Data.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: r.Engine.ShardSize}})
+	prec, notice, err := runPrecision(r)
+	if err != nil {
+		return err
+	}
+	if notice != "" {
+		s.Logger.Warn(notice)
+	}
+	net, err := models.New[float32](r.Model, s.Data.Train.Shape, s.Data.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: r.Engine.ShardSize, Precision: prec}})
 	if err != nil {
 		return err
 	}
@@ -331,6 +338,7 @@ func (s *Session) Train(ctx context.Context, save func(*Checkpoint) error, recor
 		res.DataSource = filepath.Base(r.Data.Source)
 	}
 	res.EvalSplit = s.Data.EvalSplit
+	res.Precision = effectivePrecision(r)
 	if res.EvalSplit == "" {
 		res.EvalSplit = datasets.EvalTest
 	}

@@ -1,0 +1,25 @@
+package train
+
+import (
+	"github.com/bsam-dev/bsam/pkg/config"
+	"github.com/bsam-dev/bsam/pkg/nn"
+)
+
+// runPrecision returns the precision run r computes in on this CPU (the
+// configured engine.precision, or fp32 when bf16 is asked for on a CPU
+// without AVX512_BF16) and a one-line notice when the two differ.
+func runPrecision(r config.Run) (nn.Precision, string, error) {
+	p, err := nn.ParsePrecision(r.Engine.Precision)
+	if err != nil {
+		return nn.FP32, "", err
+	}
+	eff, notice := nn.ResolvePrecision(p)
+	return eff, notice, nil
+}
+
+// effectivePrecision is runPrecision's precision as recorded in
+// result.json and meta.json ("fp32" for a value Validate would reject).
+func effectivePrecision(r config.Run) string {
+	p, _, _ := runPrecision(r)
+	return p.String()
+}
