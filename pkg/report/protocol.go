@@ -211,6 +211,12 @@ var labelFields = []struct {
 		}
 		return "no augmentation"
 	}, []string{"augment"}},
+	{"engine.precision", func(v string, _ map[string]string) string {
+		if v == "" {
+			return "fp32"
+		}
+		return v
+	}, nil},
 	{"warmup", func(v string, _ map[string]string) string { return "warm-up " + v }, nil},
 	{"batch_size", func(v string, _ map[string]string) string { return "batch " + v }, nil},
 }

@@ -264,3 +264,33 @@ func TestReportSensitivity(t *testing.T) {
 		t.Errorf("sensitivity %+v; want bsam, 2 points, ≥1 seed, acc spread 1, NLL spread 0.04, best rho=0.1", x)
 	}
 }
+
+// TestReportSeparatesPrecisions checks that bf16 and fp32 runs of the same
+// protocol never share a cell and are labelled by their precision.
+func TestReportSeparatesPrecisions(t *testing.T) {
+	root := t.TempDir()
+	r := baseRun(t, "sgd", 0, 3)
+	writeRun(t, filepath.Join(root, "fp32", "sgd-seed0"), r, 50, time.Time{})
+	r.Engine.Precision = "bf16"
+	writeRun(t, filepath.Join(root, "bf16", "sgd-seed0"), r, 49, time.Time{})
+	c, err := Load(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Build(c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 2 {
+		t.Fatalf("%d rows, want one per precision", len(rep.Rows))
+	}
+	labels := []string{rep.Rows[0].FamilyLabel, rep.Rows[1].FamilyLabel}
+	if !(labels[0] == "fp32" && labels[1] == "bf16" || labels[0] == "bf16" && labels[1] == "fp32") {
+		t.Errorf("labels %q, want fp32 and bf16", labels)
+	}
+	for _, p := range rep.Protocols {
+		if strings.Contains(p.Label, "bf16") != strings.Contains(p.Description, "bf16 GEMMs") {
+			t.Errorf("protocol %s: label %q, description %q", p.Family, p.Label, p.Description)
+		}
+	}
+}

@@ -626,6 +626,9 @@ func describe(f map[string]string) string {
 	} else {
 		parts = append(parts, "no augmentation")
 	}
+	if p := f["engine.precision"]; p != "" && p != "fp32" {
+		parts = append(parts, p+" GEMMs")
+	}
 	return strings.Join(parts, ", ")
 }
 

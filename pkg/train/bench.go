@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -277,6 +278,11 @@ func measure(name string, o BenchOptions, step func()) BenchPhase {
 	step()
 	kernels.CountFLOPs(false)
 	flops := float64(kernels.FLOPs())
+	// The garbage collector is held off while the allocations are counted:
+	// a collection empties sync.Pools (the runtime's and the standard
+	// library's), and refilling them would be counted against the step
+	// although the step itself allocates nothing.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	start := time.Now()
