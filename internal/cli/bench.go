@@ -98,7 +98,11 @@ compare configurations measured in the same session.`,
 				fmt.Fprintf(out, "cpu %s\n", res.CPU)
 			}
 			if res.PeakGFLOPS > 0 {
-				fmt.Fprintf(out, "machine peak (SGEMM, all cores): %.0f GFLOP/s\n", res.PeakGFLOPS)
+				kind := "SGEMM"
+				if res.Precision == "bf16" {
+					kind = "bf16 GEMM"
+				}
+				fmt.Fprintf(out, "machine peak (%s, all cores): %.0f GFLOP/s\n", kind, res.PeakGFLOPS)
 			}
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "phase\tms/step\timg/s\tGFLOP/step\tGFLOP/s\tof peak\tceiling img/s\tallocs/step\ttasks\trunning\t")

@@ -22,11 +22,24 @@ func PeakGFLOPS(d time.Duration) float64 {
 // sum of their best rates, in GFLOP/s. With g = runtime.GOMAXPROCS(0) it
 // estimates the whole machine's ceiling.
 func PeakGFLOPSParallel(d time.Duration, g int) float64 {
+	return peakParallel(d, g, Gemm)
+}
+
+// PeakGFLOPSParallelBF16 is PeakGFLOPSParallel for the bf16 GEMM
+// (GemmBF16 on its active path): the ceiling of a bf16 run, about twice
+// the float32 one where AVX512_BF16 executes two multiply-adds per lane.
+func PeakGFLOPSParallelBF16(d time.Duration, g int) float64 {
+	return peakParallel(d, g, GemmBF16)
+}
+
+type gemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+
+func peakParallel(d time.Duration, g int, gemm gemmFunc) float64 {
 	g = max(g, 1)
 	rates := make([]float64, g)
 	var wg sync.WaitGroup
 	for i := range g {
-		wg.Go(func() { rates[i] = peakRun(d) })
+		wg.Go(func() { rates[i] = peakRunWith(d, gemm) })
 	}
 	wg.Wait()
 	var sum float64
@@ -38,7 +51,9 @@ func PeakGFLOPSParallel(d time.Duration, g int) float64 {
 
 // peakRun times products of order peakSize for about d and returns the best
 // rate in GFLOP/s.
-func peakRun(d time.Duration) float64 {
+func peakRun(d time.Duration) float64 { return peakRunWith(d, Gemm) }
+
+func peakRunWith(d time.Duration, gemm gemmFunc) float64 {
 	const n = peakSize
 	a := make([]float32, n*n)
 	b := make([]float32, n*n)
@@ -52,7 +67,7 @@ func peakRun(d time.Duration) float64 {
 	start := time.Now()
 	for {
 		t := time.Now()
-		Gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
+		gemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n)
 		if el := time.Since(t).Seconds(); el > 0 {
 			best = max(best, flops/el/1e9)
 		}

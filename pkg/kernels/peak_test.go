@@ -12,6 +12,7 @@ func TestPeakGFLOPS(t *testing.T) {
 	}{
 		{"single", func() float64 { return PeakGFLOPS(time.Millisecond) }},
 		{"parallel", func() float64 { return PeakGFLOPSParallel(time.Millisecond, 2) }},
+		{"parallel bf16", func() float64 { return PeakGFLOPSParallelBF16(time.Millisecond, 2) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -71,18 +71,19 @@ func (o *adam[T]) Step(obj Objective[T], lrFactor float64) float64 {
 	step := T(o.lr * lrFactor / bc1)
 	invSqrtBC2 := T(1 / math.Sqrt(bc2))
 	eps, delta := T(o.eps), T(o.delta)
-	// Under the FTZ/DAZ rule of the element-wise passes (vec.go): v decays
-	// by β₂ per step where the gradient is zero and would otherwise spend
-	// thousands of steps in the denormal range.
+	// The stored state is flushed to zero below the smallest normal
+	// number: v decays by β₂ per step where the gradient is zero and would
+	// otherwise spend thousands of steps in the denormal range, slowing
+	// every operation on it (see sgd.go for why only the stores).
 	f := newFZ[T]()
 	for i, wi := range w {
-		d := f.add(g[i], f.mul(delta, wi))
-		mi := f.add(f.mul(b1, m[i]), f.mul(c1, d))
-		vi := f.add(f.mul(b2, v[i]), f.mul(f.mul(c2, d), d))
+		d := g[i] + delta*wi
+		mi := f.in(b1*m[i] + c1*d)
+		vi := f.in(b2*v[i] + c2*d*d)
 		m[i] = mi
 		v[i] = vi
-		den := f.add(f.mul(f.sqrt(vi), invSqrtBC2), eps) // √v̂ + ε, in T arithmetic
-		w[i] = f.sub(wi, f.div(f.mul(step, mi), den))
+		den := sqrtT(vi)*invSqrtBC2 + eps // √v̂ + ε, in T arithmetic
+		w[i] = f.in(wi - step*mi/den)
 	}
 	return loss
 }
