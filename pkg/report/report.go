@@ -556,19 +556,7 @@ func (rep *Report) summarise(order familyOrder) {
 	}
 	sort.SliceStable(rep.Protocols, func(i, j int) bool {
 		a, b := rep.Protocols[i], rep.Protocols[j]
-		if x, y := rank(modelOrder, a.Model), rank(modelOrder, b.Model); x != y {
-			return x < y
-		}
-		if a.Model != b.Model {
-			return a.Model < b.Model
-		}
-		if x, y := rank(datasetOrder, a.Dataset), rank(datasetOrder, b.Dataset); x != y {
-			return x < y
-		}
-		if a.Dataset != b.Dataset {
-			return a.Dataset < b.Dataset
-		}
-		return order[a.Family] < order[b.Family]
+		return compareBlock(a.Model, a.Dataset, a.Family, b.Model, b.Dataset, b.Family, order) < 0
 	})
 }
 
@@ -632,23 +620,33 @@ func describe(f map[string]string) string {
 	return strings.Join(parts, ", ")
 }
 
+// compareBlock orders table blocks: models and datasets in the paper's
+// order (unknown names after, alphabetically), then protocol families in
+// order. It returns −1, 0 or +1.
+func compareBlock(am, ad, af, bm, bd, bf string, order familyOrder) int {
+	keys := [][2]int{
+		{rank(modelOrder, am), rank(modelOrder, bm)},
+		{strings.Compare(am, bm), 0},
+		{rank(datasetOrder, ad), rank(datasetOrder, bd)},
+		{strings.Compare(ad, bd), 0},
+		{order[af], order[bf]},
+	}
+	for _, k := range keys {
+		if k[0] != k[1] {
+			if k[0] < k[1] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
 func sortRows(rows []*Row, order familyOrder) {
 	sort.SliceStable(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
-		if x, y := rank(modelOrder, a.Model), rank(modelOrder, b.Model); x != y {
-			return x < y
-		}
-		if a.Model != b.Model {
-			return a.Model < b.Model
-		}
-		if x, y := rank(datasetOrder, a.Dataset), rank(datasetOrder, b.Dataset); x != y {
-			return x < y
-		}
-		if a.Dataset != b.Dataset {
-			return a.Dataset < b.Dataset
-		}
-		if x, y := order[a.Family], order[b.Family]; x != y {
-			return x < y
+		if c := compareBlock(a.Model, a.Dataset, a.Family, b.Model, b.Dataset, b.Family, order); c != 0 {
+			return c < 0
 		}
 		if x, y := rank(methodOrder, a.Method), rank(methodOrder, b.Method); x != y {
 			return x < y
