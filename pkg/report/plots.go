@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -299,6 +300,7 @@ func curvePlot(block []*Row, m Metric) (*plot.Plot, bool, error) {
 	p.Title.Text = fmt.Sprintf("%s\n%s %s per epoch (point prediction, mean over seeds)", block[0].BlockLabel(), block[0].EvalSplit(), m.Title())
 	p.X.Label.Text = "epoch"
 	p.Y.Label.Text = block[0].EvalSplit() + " " + m.Title()
+	p.Y.Tick.Marker = preciseTicks{}
 	p.Add(plotter.NewGrid())
 	any := false
 	for _, row := range block {
@@ -367,6 +369,36 @@ type errPoints struct {
 	plotter.YErrors
 }
 
+// preciseTicks is gonum's default tick placement with labels printed to the
+// precision the tick spacing needs: the default labels round to too few
+// digits (a tick at 1.35 read "1.4" and one at 1.45 "1.5"), which shifted
+// every value read off a narrow axis.
+type preciseTicks struct{}
+
+func (preciseTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	var major []float64
+	for _, t := range ticks {
+		if t.Label != "" {
+			major = append(major, t.Value)
+		}
+	}
+	// The fewest decimals that print every labelled value exactly (up to
+	// float noise such as 1.4500000000000002).
+	dec := 0
+	for _, v := range major {
+		for dec < 12 && math.Abs(roundTo(v, dec)-v) > 1e-9*math.Max(1, math.Abs(v)) {
+			dec++
+		}
+	}
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', dec, 64)
+		}
+	}
+	return ticks
+}
+
 // axisName is how a hyperparameter is written on an axis.
 func axisName(h string) string {
 	if h == "rho" {
@@ -380,6 +412,7 @@ func sweepPlot(block, bands []*Row, h string, m Metric) (*plot.Plot, error) {
 	p.Title.Text = fmt.Sprintf("%s\n%s %s vs %s (mean ± sample std over seeds)", block[0].BlockLabel(), block[0].EvalSplit(), m.Title(), axisName(h))
 	p.X.Label.Text = axisName(h)
 	p.Y.Label.Text = block[0].EvalSplit() + " " + m.Title()
+	p.Y.Tick.Marker = preciseTicks{}
 	p.Add(plotter.NewGrid())
 	type series struct {
 		label string
@@ -436,6 +469,7 @@ func sweepPlot(block, bands []*Row, h string, m Metric) (*plot.Plot, error) {
 			pad = 0.05 * math.Max(math.Abs(minX), 1)
 		}
 		p.X.Min, p.X.Max = minX-pad, maxX+pad
+		p.X.Tick.Marker = preciseTicks{}
 	}
 	// The y range holds every error bar and band with a margin below, and
 	// room above for the legend, so nothing runs under an axis or the

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -291,6 +293,22 @@ func TestReportSeparatesPrecisions(t *testing.T) {
 	for _, p := range rep.Protocols {
 		if strings.Contains(p.Label, "bf16") != strings.Contains(p.Description, "bf16 GEMMs") {
 			t.Errorf("protocol %s: label %q, description %q", p.Family, p.Label, p.Description)
+		}
+	}
+}
+
+// TestPreciseTicks checks that tick labels print their values: gonum's
+// default labelled a tick at 1.35 "1.4".
+func TestPreciseTicks(t *testing.T) {
+	for _, tc := range []struct{ lo, hi float64 }{{1.345, 1.56}, {0.0196, 0.0237}, {45.8, 51}, {0, 1}} {
+		for _, tk := range (preciseTicks{}).Ticks(tc.lo, tc.hi) {
+			if tk.Label == "" {
+				continue
+			}
+			v, err := strconv.ParseFloat(tk.Label, 64)
+			if err != nil || math.Abs(v-tk.Value) > 1e-9*math.Max(1, math.Abs(tk.Value)) {
+				t.Errorf("[%g, %g]: tick %g labelled %q", tc.lo, tc.hi, tk.Value, tk.Label)
+			}
 		}
 	}
 }
