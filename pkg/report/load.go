@@ -93,7 +93,7 @@ func Load(dirs ...string) (*Collection, error) {
 				c.Failures = append(c.Failures, unfinished(path))
 				return nil
 			}
-			run, err := readRun(path)
+			run, cfg, err := readRun(path)
 			if err != nil {
 				return err
 			}
@@ -107,7 +107,7 @@ func Load(dirs ...string) (*Collection, error) {
 			}
 			epochs, warns := readEpochs(filepath.Join(path, MetricsFile))
 			run.Epochs = epochs
-			run.Protocol = protocolOf(path, run.Result)
+			run.Protocol = protocolOf(cfg, run.Result)
 			run.Ended = ended(path)
 			c.Warnings = append(c.Warnings, warns...)
 			c.Runs = append(c.Runs, run)
@@ -130,21 +130,26 @@ func exists(path string) bool {
 	return err == nil
 }
 
-func readRun(dir string) (Run, error) {
+// readRun reads a run directory's result.json and, once, its config.yaml
+// (nil when unreadable), which both the data-source fallback and the
+// protocol use.
+func readRun(dir string) (Run, *config.Run, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ResultFile))
 	if err != nil {
-		return Run{}, err
+		return Run{}, nil, err
 	}
 	var r train.Result
 	if err := json.Unmarshal(b, &r); err != nil {
-		return Run{}, fmt.Errorf("%s: %w", filepath.Join(dir, ResultFile), err)
+		return Run{}, nil, fmt.Errorf("%s: %w", filepath.Join(dir, ResultFile), err)
 	}
-	if r.DataSource == "" {
-		if c, err := config.ReadRunDir(dir); err == nil && c.Data.Source != "" {
-			r.DataSource = filepath.Base(c.Data.Source)
-		}
+	var cfg *config.Run
+	if c, err := config.ReadRunDir(dir); err == nil {
+		cfg = &c
 	}
-	return Run{Dir: dir, Result: r}, nil
+	if r.DataSource == "" && cfg != nil && cfg.Data.Source != "" {
+		r.DataSource = filepath.Base(cfg.Data.Source)
+	}
+	return Run{Dir: dir, Result: r}, cfg, nil
 }
 
 // readEpochs reads metrics.jsonl; a missing file gives no records and no

@@ -50,12 +50,13 @@ type ProtocolInfo struct {
 	Hyper map[string]string
 }
 
-// protocolOf computes the protocol of a finished run.
-func protocolOf(dir string, res train.Result) ProtocolInfo {
-	c, err := config.ReadRunDir(dir)
-	if err != nil {
+// protocolOf computes the protocol of a finished run from its config.yaml
+// (nil: unreadable) and result.json.
+func protocolOf(cfg *config.Run, res train.Result) ProtocolInfo {
+	if cfg == nil {
 		return protocolFromResult(res)
 	}
+	c := *cfg
 	c.Seed, c.Experiment, c.Swept = 0, "", nil
 	c.Data.Dir, c.Data.Offline, c.Engine.Workers = "", false, 0
 	// How often the test set is scored during training changes
