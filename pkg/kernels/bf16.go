@@ -113,21 +113,8 @@ func RoundBF16(x float32) float32 { return FromBF16(ToBF16(x)) }
 // runs on the active bf16 path (ActiveBF16Path), panics like Gemm, is safe
 // for concurrent use and does not allocate once its scratch pool is warm.
 func GemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("kernels: GemmBF16: negative size m=%d n=%d k=%d", m, n, k))
-	}
-	if m == 0 || n == 0 {
+	if !gemmPrologue("GemmBF16", transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
-	}
-	checkMat("C", false, m, n, c, ldc)
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
-		return
-	}
-	checkMat("A", transA, m, k, a, lda)
-	checkMat("B", transB, k, n, b, ldb)
-	if counting.Load() {
-		flopCount.Add(int64(2 * m * n * k))
 	}
 	if ActiveBF16Path() == BF16AVX512 {
 		gemmBF16Asm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

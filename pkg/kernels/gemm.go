@@ -19,21 +19,8 @@ import (
 // too short or a leading dimension too small. It is safe for concurrent use
 // and does not allocate once its scratch pool is warm.
 func Gemm[T ~float32 | ~float64](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("kernels: Gemm: negative size m=%d n=%d k=%d", m, n, k))
-	}
-	if m == 0 || n == 0 {
+	if !gemmPrologue("Gemm", transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
-	}
-	checkMat("C", false, m, n, c, ldc)
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
-		return
-	}
-	checkMat("A", transA, m, k, a, lda)
-	checkMat("B", transB, k, n, b, ldb)
-	if counting.Load() {
-		flopCount.Add(int64(2 * m * n * k))
 	}
 	if unsafe.Sizeof(alpha) == 4 {
 		if p := ActivePath(); p != PathGeneric {
@@ -47,6 +34,31 @@ func Gemm[T ~float32 | ~float64](transA, transB bool, m, n, k int, alpha T, a []
 // checkMat panics unless x holds an r×c matrix (its transpose when trans)
 // with leading dimension ld. Rows of A and B may overlap (0 ≤ ld < c), as
 // in implicit convolution GEMMs; rows of C may not.
+// gemmPrologue is what every GEMM entry point (Gemm, GemmBF16) does before
+// multiplying: it panics on a negative size or a slice too short, handles
+// the cases that need no product (an empty C: nothing; k or alpha 0: C =
+// beta·C, A and B unread), counts the FLOPs, and reports whether the
+// product remains to be computed.
+func gemmPrologue[T ~float32 | ~float64](name string, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) bool {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: %s: negative size m=%d n=%d k=%d", name, m, n, k))
+	}
+	if m == 0 || n == 0 {
+		return false
+	}
+	checkMat("C", false, m, n, c, ldc)
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return false
+	}
+	checkMat("A", transA, m, k, a, lda)
+	checkMat("B", transB, k, n, b, ldb)
+	if counting.Load() {
+		flopCount.Add(int64(2 * m * n * k))
+	}
+	return true
+}
+
 func checkMat[T any](name string, trans bool, r, c int, x []T, ld int) {
 	if trans {
 		r, c = c, r
