@@ -65,6 +65,8 @@ func TestSweepCmdUsageErrors(t *testing.T) {
 		{"zero jobs", []string{file, "-j", "0"}, "--jobs 0: must be ≥ 1"},
 		{"slurm flag locally", []string{file, "--report"}, "--report applies to --executor slurm only"},
 		{"unknown flag", []string{file, "--frobnicate"}, "unknown flag: --frobnicate"},
+		{"seed not in sweep", []string{file, "--seeds", "0,5"}, "--seeds 5: not among the sweep's seeds (0, 1)"},
+		{"method not in grid", []string{file, "--methods", "adam"}, "--methods adam: not in the sweep's grid (bsam, sgd)"},
 		{"run-task without plan", []string{"run-task", file}, "--plan and --index are required"},
 		{"run-task foreign plan", []string{"run-task", file, "--plan", filepath.Join(dir, "none.json"), "--index", "0"}, "plan file"},
 	}
@@ -210,6 +212,47 @@ func TestSweepCmdSlurmFake(t *testing.T) {
 	// Text status: one line per run with its job.
 	stdout, _, _ = runSweepCLI(t, "status", file)
 	if !strings.Contains(stdout, "10 runs: 0 done, 0 running, 10 queued") || !strings.Contains(stdout, "77_3") {
+		t.Errorf("status:\n%s", stdout)
+	}
+}
+
+// TestSweepCmdSelection submits only --seeds 1 of the bSAM runs to fake
+// sbatch: the array holds exactly those three runs, and status still lists
+// all ten.
+func TestSweepCmdSelection(t *testing.T) {
+	file, dir := sweepFixture(t, "")
+	fake := t.TempDir()
+	os.WriteFile(filepath.Join(fake, "sbatch"), []byte("#!/bin/sh\necho 78\n"), 0o755)
+	os.WriteFile(filepath.Join(fake, "squeue"), []byte("#!/bin/sh\n"), 0o755)
+	t.Setenv("BSAM_SQUEUE", filepath.Join(fake, "squeue"))
+	t.Setenv("BSAM_SACCT", "/nonexistent/sacct")
+	stdout, stderr, code := runSweepCLI(t, file, "--executor", "slurm", "--sbatch", filepath.Join(fake, "sbatch"), "--methods", "bsam", "--seeds", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "array of 3 tasks") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	plan, err := os.ReadFile(filepath.Join(dir, "runs", "cli_sweep", ".sweep", "plan-1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bSAM seed 1 is runs 5, 7 and 9 of the expansion order (see
+	// TestSweepCmdDryRun); nothing else was submitted.
+	var pl map[string]any
+	if err := json.Unmarshal(plan, &pl); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"sgd-seed", "bsam-seed0"} {
+		if strings.Contains(string(plan), bad) {
+			t.Errorf("plan-1.json holds a %s run:\n%s", bad, plan)
+		}
+	}
+	if strings.Count(string(plan), "bsam-seed1-") != 3 {
+		t.Errorf("plan-1.json does not hold the three bSAM seed-1 runs:\n%s", plan)
+	}
+	stdout, _, _ = runSweepCLI(t, "status", file)
+	if !strings.Contains(stdout, "10 runs: 0 done, 0 running, 0 queued, 0 failed") {
 		t.Errorf("status:\n%s", stdout)
 	}
 }

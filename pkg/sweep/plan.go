@@ -3,6 +3,7 @@ package sweep
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -123,5 +124,66 @@ func product(axes []Axis) [][]Setting {
 		}
 		out = next
 	}
+	return out
+}
+
+// Selection restricts one invocation of a sweep to some of its runs (bsam
+// sweep --methods/--seeds), e.g. every method's seed 0 before any seed 1 in
+// a campaign. Empty fields select everything. The plan and its status keep
+// all runs; only which pending runs start changes.
+type Selection struct {
+	Methods []string
+	Seeds   []int
+}
+
+// Check reports a method or seed that the plan does not contain, so that a
+// typo selects nothing silently.
+func (s Selection) Check(p *Plan) error {
+	methods := map[string]bool{}
+	seeds := map[int]bool{}
+	for _, pt := range p.Points {
+		methods[pt.Method] = true
+		seeds[pt.Seed] = true
+	}
+	for _, m := range s.Methods {
+		if !methods[m] {
+			return fmt.Errorf("--methods %s: not in the sweep's grid (%s)", m, strings.Join(sortedKeys(methods), ", "))
+		}
+	}
+	for _, sd := range s.Seeds {
+		if !seeds[sd] {
+			have := make([]string, 0, len(seeds))
+			for _, k := range sortedInts(seeds) {
+				have = append(have, strconv.Itoa(k))
+			}
+			return fmt.Errorf("--seeds %d: not among the sweep's seeds (%s)", sd, strings.Join(have, ", "))
+		}
+	}
+	return nil
+}
+
+// Match reports whether point pt is selected.
+func (s Selection) Match(pt Point) bool {
+	if len(s.Methods) > 0 && !slices.Contains(s.Methods, pt.Method) {
+		return false
+	}
+	return len(s.Seeds) == 0 || slices.Contains(s.Seeds, pt.Seed)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sortedInts(m map[int]bool) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
 	return out
 }

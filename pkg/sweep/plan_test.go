@@ -364,3 +364,51 @@ func TestStrays(t *testing.T) {
 		t.Fatalf("strays = %v, want [%s]", got, other)
 	}
 }
+
+func TestSelection(t *testing.T) {
+	s, err := Load(writeSweep(t, twoMethodSweep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Expand(s, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 bsam points × seeds [3, 1], then 3 sam_sgd points × seeds [3, 1].
+	cases := []struct {
+		name string
+		sel  Selection
+		want []int // indexes selected, by hand from the expansion order
+		err  string
+	}{
+		{"all", Selection{}, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, ""},
+		{"seed 1", Selection{Seeds: []int{1}}, []int{1, 3, 5, 7, 9, 11, 13}, ""},
+		{"sam_sgd", Selection{Methods: []string{"sam_sgd"}}, []int{8, 9, 10, 11, 12, 13}, ""},
+		{"sam_sgd seed 3", Selection{Methods: []string{"sam_sgd"}, Seeds: []int{3}}, []int{8, 10, 12}, ""},
+		{"unknown seed", Selection{Seeds: []int{0}}, nil, "--seeds 0: not among the sweep's seeds (1, 3)"},
+		{"unknown method", Selection{Methods: []string{"adam"}}, nil, "--methods adam: not in the sweep's grid (bsam, sam_sgd)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.sel.Check(p)
+			if c.err != "" {
+				if err == nil || err.Error() != c.err {
+					t.Fatalf("Check = %v, want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, pt := range p.Points {
+				if c.sel.Match(pt) {
+					got = append(got, pt.Index)
+				}
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("selected %v, want %v", got, c.want)
+			}
+		})
+	}
+}
