@@ -218,6 +218,7 @@ func (n *Net[T]) LossGrad(x []T, labels []int32, batch int, updateState bool) fl
 	p.sync = nil
 	if shards > 1 {
 		p.sync = n.syncs[shards]
+		p.sync.BeginPass()
 	}
 	n.run(jobTrain, shards)
 	if shards > 1 {

@@ -193,6 +193,43 @@ func TestResNetGOMAXPROCSBitIdentical(t *testing.T) {
 	}
 }
 
+// TestResNetDerivedFollowParams checks that the buffers the shards of a
+// training pass share (the flipped kernels of dX, derived from the
+// parameters once per pass) follow a change of the parameters between
+// passes: a second pass after a change gives, bit for bit, the gradients
+// of a fresh network at the changed parameters.
+func TestResNetDerivedFollowParams(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       nn.Shape
+		shard, n int
+	}{
+		{"resnet20_frn", cifar, 3, 8},
+		{"resnet18", nn.Shape{H: 8, W: 8, C: 3}, 2, 6},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			change := func(p []float32) {
+				for i := range p {
+					p[i] *= 1 + 0.25*float32(i%3-1)
+				}
+			}
+			used, x, labels := resnetBatch[float32](t, tc.name, tc.in, 10, tc.shard, tc.n)
+			used.LossGrad(x, labels, tc.n, false)
+			change(used.Params())
+			used.LossGrad(x, labels, tc.n, false)
+			fresh, _, _ := resnetBatch[float32](t, tc.name, tc.in, 10, tc.shard, tc.n)
+			change(fresh.Params())
+			fresh.LossGrad(x, labels, tc.n, false)
+			for i, v := range used.Grads() {
+				if v != fresh.Grads()[i] {
+					t.Fatalf("grad[%d] = %v after a parameter change, want %v (a fresh network's)", i, v, fresh.Grads()[i])
+				}
+			}
+		})
+	}
+}
+
 // TestResNetShardsAgree compares float64 gradients of one batch cut into
 // different shard sizes: FRN is per example, and BatchNorm combines
 // statistics across shards, so all must agree to rounding.
