@@ -193,29 +193,17 @@ func view[T ~float32 | ~float64](s *scratch) []T {
 // per register tile of C so that C stays in cache: the shifted products of
 // an implicit convolution. It panics like Gemm and does not allocate.
 func GemmSum[T ~float32 | ~float64](m, n, k int, a []T, lda int, aoff []int, b []T, ldb int, c []T, ldc int) {
-	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("kernels: GemmSum: negative size m=%d n=%d k=%d", m, n, k))
-	}
-	if m == 0 || n == 0 {
+	if !gemmSumPrologue("GemmSum", m, n, k, a, lda, aoff, c, ldc) {
 		return
 	}
-	checkMat("C", false, m, n, c, ldc)
-	if k == 0 || len(aoff) == 0 {
-		scaleC(m, n, 0, c, ldc)
-		return
-	}
-	for s, o := range aoff {
-		if o < 0 || o > len(a) {
-			panic(fmt.Sprintf("kernels: GemmSum: aoff[%d]=%d out of range", s, o))
-		}
-		checkMat("A", false, m, k, a[o:], lda)
+	for s := range aoff {
 		if s*k*ldb > len(b) {
 			panic(fmt.Sprintf("kernels: GemmSum: len(B)=%d too short for %d terms", len(b), len(aoff)))
 		}
 		checkMat("B", false, k, n, b[s*k*ldb:], ldb)
 	}
 	if unsafe.Sizeof(a[0]) == 4 {
-		if p := ActivePath(); p != PathGeneric && sgemmSumAsm(p, m, n, k, f32(a), lda, aoff, f32(b), ldb, f32(c), ldc) {
+		if p := ActivePath(); p != PathGeneric && sgemmSumAsm(p, m, n, k, f32(a), lda, aoff, f32(b), ldb, nil, f32(c), ldc) {
 			if counting.Load() {
 				flopCount.Add(int64(2 * m * n * k * len(aoff)))
 			}
@@ -229,4 +217,29 @@ func GemmSum[T ~float32 | ~float64](m, n, k int, a []T, lda int, aoff []int, b [
 		}
 		Gemm(false, false, m, n, k, 1, a[o:], lda, b[s*k*ldb:], ldb, beta, c, ldc)
 	}
+}
+
+// gemmSumPrologue is what GemmSum and GemmSumPacked do before multiplying:
+// it panics on a negative size, an A offset out of range or a slice of A or
+// C too short, sets C to 0 when there are no terms or k is 0, and reports
+// whether the product remains to be computed.
+func gemmSumPrologue[T ~float32 | ~float64](name string, m, n, k int, a []T, lda int, aoff []int, c []T, ldc int) bool {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: %s: negative size m=%d n=%d k=%d", name, m, n, k))
+	}
+	if m == 0 || n == 0 {
+		return false
+	}
+	checkMat("C", false, m, n, c, ldc)
+	if k == 0 || len(aoff) == 0 {
+		scaleC(m, n, 0, c, ldc)
+		return false
+	}
+	for s, o := range aoff {
+		if o < 0 || o > len(a) {
+			panic(fmt.Sprintf("kernels: %s: aoff[%d]=%d out of range", name, s, o))
+		}
+		checkMat("A", false, m, k, a[o:], lda)
+	}
+	return true
 }

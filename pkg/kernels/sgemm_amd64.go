@@ -49,6 +49,12 @@ func tile(p Path) (mr, nr, nrHalf int) {
 // Preconditions (checked by Gemm): m, n, k > 0, alpha != 0, slices long
 // enough, p is PathAVX2 or PathAVX512 and supported.
 func sgemmAsm(p Path, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmAsmB(p, transA, transB, m, n, k, alpha, a, lda, b, ldb, nil, beta, c, ldc)
+}
+
+// sgemmAsmB is sgemmAsm, with op(B) already packed into pre (packSumB's
+// layout of one term, for path p and alpha 1) unless pre is nil.
+func sgemmAsmB(p Path, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, pre []float32, beta float32, c []float32, ldc int) {
 	mr, nr, nrHalf := tile(p)
 	s := getScratch()
 	defer putScratch(s)
@@ -74,7 +80,9 @@ func sgemmAsm(p Path, transA, transB bool, m, n, k int, alpha float32, a []float
 			// already in packed layout (the skinny N = 16, 32 products of
 			// convolution weight gradients): the kernels read it in place.
 			bstrips := bpan
-			if !transB && alpha == 1 && ldb == n && (n == nr || n == nrHalf) {
+			if pre != nil {
+				bstrips = pre[jc*k+pc*stripsWidth(nc, nr, nrHalf):]
+			} else if !transB && alpha == 1 && ldb == n && (n == nr || n == nrHalf) {
 				bstrips = b[pc*ldb : (pc+kc)*ldb]
 			} else {
 				packBF32(transB, kc, nc, nr, nrHalf, alpha, b, ldb, pc, jc, bpan)
@@ -260,16 +268,34 @@ func packAF32(transA bool, mc, kc, mr int, a []float32, lda, ic, pc int, dst []f
 // runs the terms one after another (the tile stays in L1), in the order and
 // with the rounding of separate Gemm calls. It handles k ≤ sKC (one K
 // block, so the order is the same) and reports whether it did the product.
-func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []float32, ldb int, c []float32, ldc int) bool {
+//
+// With pre non-nil, B is not read: its terms are already packed there
+// (packSumB's layout for path p), so no panel needs the scratch and a
+// k > sKC product runs as the separate products it stands for.
+func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []float32, ldb int, pre []float32, c []float32, ldc int) bool {
 	S := len(aoff)
 	mr, nr, nrHalf := tile(p)
+	nPad := stripsWidth(n, nr, nrHalf)
 	if k > sKC {
-		return false
+		if pre == nil {
+			return false
+		}
+		for t, o := range aoff {
+			beta := float32(1)
+			if t == 0 {
+				beta = 0
+			}
+			sgemmAsmB(p, false, false, m, n, k, 1, a[o:], lda, nil, 0, pre[t*k*nPad:], beta, c, ldc)
+		}
+		return true
 	}
 	// The packed panels of all terms share the B scratch: bound NC.
 	ncMax := min(sNC, sKC*sNC/(S*k)) / nr * nr
 	inPlace := ldb == n && (n == nr || n == nrHalf)
-	if ncMax < nr && !inPlace {
+	if pre != nil {
+		ncMax, inPlace = n, false
+	}
+	if ncMax < nr && !inPlace && pre == nil {
 		return false
 	}
 	s := getScratch()
@@ -283,9 +309,11 @@ func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []floa
 		nc := min(ncMax, n-jc)
 		// Panel of term t: strips of term t start at t·kc·ncPad.
 		ncPad := (nc + nr - 1) / nr * nr
-		if inPlace {
+		switch {
+		case inPlace:
 			nc, ncPad = n, 0
-		} else {
+		case pre != nil:
+		default:
 			for t := 0; t < S; t++ {
 				packBF32(false, kc, nc, nr, nrHalf, 1, b[t*k*ldb:], ldb, 0, jc, bpan[t*kc*ncPad:])
 			}
@@ -303,9 +331,12 @@ func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []floa
 					ci := (ic+ir)*ldc + jc + jr
 					for t, o := range aoff {
 						var bp *float32
-						if inPlace {
+						switch {
+						case inPlace:
 							bp = &b[t*k*ldb]
-						} else {
+						case pre != nil:
+							bp = &pre[t*k*nPad+(jc+jr)*kc]
+						default:
 							bp = &bpan[t*kc*ncPad+jr*kc]
 						}
 						var ap *float32
@@ -345,4 +376,47 @@ func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []floa
 		}
 	}
 	return true
+}
+
+// stripsWidth is the width of n columns packed into strips of nr (a last
+// strip of at most nrHalf columns has width nrHalf): n rounded up to the
+// strips, the row length of a packed panel.
+func stripsWidth(n, nr, nrHalf int) int {
+	w := n / nr * nr
+	switch r := n - w; {
+	case r == 0:
+	case r <= nrHalf:
+		w += nrHalf
+	default:
+		w += nr
+	}
+	return w
+}
+
+// packedSumLen is the length of packSumB's layout of terms k×n operands.
+func packedSumLen(p Path, n, k, terms int) int {
+	_, nr, nrHalf := tile(p)
+	return terms * k * stripsWidth(n, nr, nrHalf)
+}
+
+// packSumB packs the terms B_t = b[t·k·ldb:] (k×n, leading dimension ldb)
+// of a GemmSum for path p, term after term, each as the panels sgemmAsm
+// would pack, one after another: the (jc, pc) panel of NC columns from jc
+// and KC rows from pc at jc·k + pc·(its strips' width). Every panel but the
+// last of a term is NC wide and NC is a whole number of strips, so strip j
+// of a term with k ≤ KC starts at j·k whatever the panel.
+func packSumB(p Path, n, k, terms int, b []float32, ldb int, dst []float32) {
+	_, nr, nrHalf := tile(p)
+	nPad := stripsWidth(n, nr, nrHalf)
+	for t := 0; t < terms; t++ {
+		bt, dt := b[t*k*ldb:], dst[t*k*nPad:]
+		for jc := 0; jc < n; jc += sNC {
+			nc := min(sNC, n-jc)
+			ncw := stripsWidth(nc, nr, nrHalf)
+			for pc := 0; pc < k; pc += sKC {
+				kc := min(sKC, k-pc)
+				packBF32(false, kc, nc, nr, nrHalf, 1, bt, ldb, pc, jc, dt[jc*k+pc*ncw:])
+			}
+		}
+	}
 }

@@ -29,8 +29,10 @@ func mulSubPerAsm(g, x, a, b []float32) int                    { return 0 }
 func addPerAsm(dst, x, b []float32) int                        { return 0 }
 func addReLUAsm(dst, x, y []float32) int                       { return 0 }
 
-func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []float32, ldb int, c []float32, ldc int) bool {
+func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []float32, ldb int, pre []float32, c []float32, ldc int) bool {
 	return false
 }
+func packedSumLen(p Path, n, k, terms int) int                              { return 0 }
+func packSumB(p Path, n, k, terms int, b []float32, ldb int, dst []float32) {}
 func sumDotPerAsm(s1, s2, u, v []float32) int          { return 0 }
 func affine2PerAsm(dst, g, x, a, k1, k0 []float32) int { return 0 }

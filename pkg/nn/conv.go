@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/bsam-dev/bsam/pkg/kernels"
 )
@@ -269,7 +270,7 @@ func (c *Conv2D[T]) Forward(ctx *Ctx, x []T) []T {
 		for kh := range c.aoff {
 			c.aoff[kh] = kh * c.wp * lda
 		}
-		gemmSum(c.bf16, m, cout, kc, a, lda, c.aoff, c.w, cout, yp, cout)
+		c.gemmSumW(ctx, derivedPackedW, m, cout, kc, a, lda, c.w, yp)
 		c.fromPadded(yp, y, n, cout, c.b)
 	case convIm2col:
 		kk := k * k * cin
@@ -334,7 +335,7 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 			for kh := range c.aoff {
 				c.aoff[kh] = (k - 1 - kh) * c.wp * ldd
 			}
-			gemmSum(c.bf16, m, cin, ko, d, ldd, c.aoff, wt, cin, dxp, cin)
+			c.gemmSumW(ctx, derivedPackedFlipped, m, cin, ko, d, ldd, wt, dxp)
 			if c.dxAdd != nil {
 				c.fromPaddedAdd(dxp, dx, n, cin, c.dxAdd[:len(dx)])
 			} else {
@@ -422,22 +423,42 @@ func (c *Conv2D[T]) fromPaddedAdd(src, dst []T, n, ch int, extra []T) {
 }
 
 // flippedKernel returns the kernel of the transposed convolution that
-// computes dX (see flipKernel): one copy per training pass shared by all
-// its shards (derived.go), or the layer's own when the pass has one shard.
+// computes dX (see flipKernel): one copy per pass of a Net, shared by all
+// its shards (derived.go), or the layer's own when driven outside a Net.
 func (c *Conv2D[T]) flippedKernel(ctx *Ctx) []T {
-	if ctx.Sync == nil {
+	if ctx.derived == nil || !shareDerived {
 		if c.wt == nil {
 			c.wt = make([]T, len(c.w))
 		}
 		c.flipKernel(c.wt)
 		return c.wt
 	}
-	wt, fill := sharedDerived[T](ctx.Sync, c.woff, len(c.w))
+	wt, fill := sharedDerived[T](ctx.derived, derivedKey{c.woff, derivedFlipped}, len(c.w))
 	if fill != nil {
+		defer fill.Unlock()
 		c.flipKernel(wt)
-		fill.Unlock()
 	}
 	return wt
+}
+
+// gemmSumW is gemmSum(c.bf16, m, n, k, a, lda, c.aoff, b, n, dst, n) for b
+// the kernel or its flipped form (kind). In a float32 pass of a Net, b is
+// packed into the layout of the GEMM kernels once per pass and shared by
+// its shards (derived.go), with the same bits.
+func (c *Conv2D[T]) gemmSumW(ctx *Ctx, kind derivedKind, m, n, k int, a []T, lda int, b, dst []T) {
+	var z T
+	if ctx.derived == nil || !shareDerived || c.bf16 || unsafe.Sizeof(z) != 4 {
+		gemmSum(c.bf16, m, n, k, a, lda, c.aoff, b, n, dst, n)
+		return
+	}
+	pb, fill := sharedPacked(ctx.derived, derivedKey{c.woff, kind})
+	if fill != nil {
+		func() {
+			defer fill.Unlock()
+			pb.Pack(n, k, len(c.aoff), f32s(b), n)
+		}()
+	}
+	kernels.GemmSumPacked(m, n, k, f32s(a), lda, c.aoff, pb, f32s(dst), n)
 }
 
 // flipKernel fills wt[kh][j][co][ci] = w[kh][K−1−j][ci][co], the kernel of

@@ -1,19 +1,23 @@
 package nn
 
 import (
+	"math"
+	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"github.com/bsam-dev/bsam/pkg/kernels"
 )
 
 // TestSharedDerived checks that concurrent shards get one buffer per key,
-// filled exactly once per pass, and refilled after BeginPass.
+// filled exactly once per pass, and refilled after beginPass.
 func TestSharedDerived(t *testing.T) {
-	s := NewSync(4)
+	s := new(derivedSet)
 	var fills [2]int
 	var mu sync.Mutex
 	for pass := 1; pass <= 3; pass++ {
 		if pass > 1 {
-			s.BeginPass()
+			s.beginPass()
 		}
 		var wg sync.WaitGroup
 		bufs := make([][]float32, 8)
@@ -22,7 +26,7 @@ func TestSharedDerived(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				key := g % 2
-				buf, fill := sharedDerived[float32](s, key, 3)
+				buf, fill := sharedDerived[float32](s, derivedKey{off: key}, 3)
 				if fill != nil {
 					mu.Lock()
 					fills[key]++
@@ -53,5 +57,74 @@ func TestSharedDerived(t *testing.T) {
 			t.Error("a key asked for with another size did not panic")
 		}
 	}()
-	sharedDerived[float32](s, 0, 4)
+	sharedDerived[float32](s, derivedKey{off: 0}, 4)
+}
+
+// TestSharedDerivedSameBits trains a small float32 convolutional network in
+// shards, with the derived buffers shared by the shards (a flipped kernel
+// and the kernels packed for the GEMMs, made once per pass) and with every
+// shard deriving its own: the losses, gradients and logits of three
+// training and evaluation passes, with a parameter change between them,
+// must agree bit for bit on every GEMM path.
+func TestSharedDerivedSameBits(t *testing.T) {
+	in := Shape{H: 8, W: 8, C: 3}
+	build := func() []Layer[float32] {
+		return []Layer[float32]{
+			NewConv2D[float32](Conv2DConfig{Out: 16, K: 3, Stride: 1, Padding: PadSame, Bias: true}),
+			NewFRN[float32]("frn1"),
+			NewConv2D[float32](Conv2DConfig{Out: 40, K: 3, Stride: 2, Padding: PadSame}),
+			NewBatchNorm[float32]("bn", true),
+			NewConv2D[float32](Conv2DConfig{Out: 24, K: 3, Stride: 1, Padding: PadSame}),
+			NewGlobalMeanPool[float32](),
+			NewLinear[float32]("head", 10),
+		}
+	}
+	const batch = 7
+	r := rand.New(rand.NewPCG(5, 6))
+	x := make([]float32, batch*in.Size())
+	for i := range x {
+		x[i] = r.Float32()*2 - 1
+	}
+	labels := make([]int32, batch)
+	for i := range labels {
+		labels[i] = int32(r.IntN(10))
+	}
+	run := func(share bool) (losses []float64, grads []float32) {
+		shareDerived = share
+		defer func() { shareDerived = true }()
+		net := NewNet(in, 10, build, NetOptions{ShardSize: 2})
+		net.Init(rand.New(rand.NewPCG(7, 8)))
+		change := func() {
+			for i, p := range net.Params() {
+				net.Params()[i] = p * (1 + 0.125*float32(i%3-1))
+			}
+		}
+		for range 3 {
+			losses = append(losses, net.LossGrad(x, labels, batch, true))
+			grads = append(grads, net.Grads()...)
+			change() // as an optimizer step before an evaluation
+			logits := make([]float32, batch*10)
+			net.Logits(x, batch, logits)
+			grads = append(grads, logits...) // compared alike
+			change()
+		}
+		return losses, grads
+	}
+	for _, p := range kernels.Paths() {
+		t.Run(p.String(), func(t *testing.T) {
+			defer kernels.SetPath(p)()
+			l1, g1 := run(true)
+			l0, g0 := run(false)
+			for i := range l1 {
+				if l1[i] != l0[i] {
+					t.Fatalf("pass %d: loss %v with shared derived buffers, %v without", i, l1[i], l0[i])
+				}
+			}
+			for i := range g1 {
+				if math.Float32bits(g1[i]) != math.Float32bits(g0[i]) {
+					t.Fatalf("gradient or logit %d of pass %d: %v with shared derived buffers, %v without", i%(len(g1)/3), i/(len(g1)/3), g1[i], g0[i])
+				}
+			}
+		})
+	}
 }

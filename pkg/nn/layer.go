@@ -22,6 +22,8 @@ type Ctx struct {
 	Start, N      int   // first example of the shard within the batch, and its count
 	Total         int   // examples in the whole batch (the loss is a mean over them)
 	Sync          *Sync // cross-shard reductions; nil when Shards == 1
+
+	derived *derivedSet // buffers the pass's shards share (derived.go); nil: none
 }
 
 // Layer is one stage of a network, instantiated once per shard. Forward and

@@ -57,7 +57,10 @@ type pass[T Float] struct {
 	par    int // replicas taking part in an evaluation pass
 	mode   Mode
 	sync   *Sync
-	grads  [][]T // gradient buffers of shards 0..shards−1, for the sum
+	// derived holds buffers derived from the parameters, made once per pass
+	// and shared by its shards (derived.go).
+	derived derivedSet
+	grads   [][]T // gradient buffers of shards 0..shards−1, for the sum
 
 	inSize, classes, shard int
 	wg                     sync.WaitGroup
@@ -218,8 +221,8 @@ func (n *Net[T]) LossGrad(x []T, labels []int32, batch int, updateState bool) fl
 	p.sync = nil
 	if shards > 1 {
 		p.sync = n.syncs[shards]
-		p.sync.BeginPass()
 	}
+	p.derived.beginPass()
 	n.run(jobTrain, shards)
 	if shards > 1 {
 		p.grads = p.grads[:0]
@@ -257,6 +260,7 @@ func (n *Net[T]) Logits(x []T, batch int, out []T) {
 	p.n, p.shards, p.par = batch, shards, par
 	p.mode = Mode{}
 	p.sync = nil
+	p.derived.beginPass()
 	n.run(jobEval, par)
 	p.x, p.out = nil, nil
 }
@@ -349,7 +353,7 @@ func (r *replica[T]) setShard(s int) []T {
 	p := r.pass
 	start := s * p.shard
 	cnt := min(p.shard, p.n-start)
-	r.ctx = Ctx{Mode: p.mode, Shard: s, Shards: p.shards, Start: start, N: cnt, Total: p.n, Sync: p.sync}
+	r.ctx = Ctx{Mode: p.mode, Shard: s, Shards: p.shards, Start: start, N: cnt, Total: p.n, Sync: p.sync, derived: &p.derived}
 	return p.x[start*p.inSize : (start+cnt)*p.inSize]
 }
 

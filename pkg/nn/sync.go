@@ -14,14 +14,11 @@ type Sync struct {
 	gen     int
 	parts   [][]float64
 	result  [2][]float64
-
-	derived derivedSet // buffers derived from the parameters, shared per pass (derived.go)
 }
 
 // NewSync returns a Sync for the given number of shards.
 func NewSync(shards int) *Sync {
 	s := &Sync{shards: shards, parts: make([][]float64, shards)}
-	s.derived.pass = 1
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }

@@ -1,0 +1,128 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestGemmSumPacked checks GemmSumPacked bit for bit against GemmSum on
+// every path: edge tiles, narrow last strips, B with ldb > n, k beyond one
+// K block and n beyond one N block, and one PackedB repacked for shapes of
+// different sizes.
+func TestGemmSumPacked(t *testing.T) {
+	shapes := []struct{ m, n, k, lda, ldb, shift, terms int }{
+		{1, 1, 1, 1, 1, 0, 1},
+		{13, 16, 48, 16, 16, 34 * 16, 3},
+		{100, 16, 48, 16, 20, 34 * 16, 3},
+		{37, 32, 96, 32, 32, 10 * 32, 3},
+		{50, 64, 192, 64, 64, 18 * 64, 3},
+		{25, 20, 30, 30, 21, 7, 2},
+		{491, 40, 130, 130, 40, 3, 3},
+		{29, 33, 300, 300, 33, 11, 3},   // k > KC
+		{12, 600, 20, 20, 600, 5, 3},    // n across NC
+		{30, 560, 600, 600, 570, 13, 2}, // both
+		{64, 256, 768, 768, 256, 64, 3}, // a ResNet-18 stage-3 forward product
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, p := range Paths() {
+		var pb PackedB // reused across shapes, as a layer reuses its own
+		for _, s := range shapes {
+			t.Run(fmt.Sprintf("%v/%dx%dx%d", p, s.m, s.n, s.k), func(t *testing.T) {
+				defer SetPath(p)()
+				aoff := make([]int, s.terms)
+				for i := range aoff {
+					aoff[i] = i * s.shift
+				}
+				a := make([]float32, aoff[len(aoff)-1]+(s.m-1)*s.lda+s.k)
+				b := make([]float32, s.terms*s.k*s.ldb)
+				for i := range a {
+					a[i] = rng.Float32()*2 - 1
+				}
+				for i := range b {
+					b[i] = rng.Float32()*2 - 1
+				}
+				got := make([]float32, s.m*s.n+1)
+				want := make([]float32, s.m*s.n+1)
+				for i := range got {
+					got[i] = float32(math.NaN()) // beta 0 must not read C
+				}
+				got[s.m*s.n], want[s.m*s.n] = 7, 7
+				pb.Pack(s.n, s.k, s.terms, b, s.ldb)
+				GemmSumPacked(s.m, s.n, s.k, a, s.lda, aoff, &pb, got, s.n)
+				GemmSum(s.m, s.n, s.k, a, s.lda, aoff, b, s.ldb, want, s.n)
+				if i := sameBits(got, want); i >= 0 {
+					t.Fatalf("C[%d] = %g, want %g", i, got[i], want[i])
+				}
+			})
+		}
+	}
+}
+
+// TestGemmSumPackedPathChange: a PackedB packed for one path and used on
+// another multiplies by the B it was packed from, with the new path's bits.
+func TestGemmSumPackedPathChange(t *testing.T) {
+	paths := Paths()
+	if len(paths) < 2 {
+		t.Skip("only one path on this CPU")
+	}
+	m, n, k := 40, 48, 60
+	aoff := []int{0, 48}
+	a := make([]float32, 48+(m-1)*k+k)
+	b := make([]float32, 2*k*n)
+	for i := range a {
+		a[i] = float32(i%7) - 3
+	}
+	for i := range b {
+		b[i] = float32(i%5)*0.25 - 0.5
+	}
+	restore := SetPath(paths[len(paths)-1])
+	var pb PackedB
+	pb.Pack(n, k, 2, b, n)
+	restore()
+	for _, p := range paths[:len(paths)-1] {
+		defer SetPath(p)()
+		got, want := make([]float32, m*n), make([]float32, m*n)
+		GemmSumPacked(m, n, k, a, k, aoff, &pb, got, n)
+		GemmSum(m, n, k, a, k, aoff, b, n, want, n)
+		if i := sameBits(got, want); i >= 0 {
+			t.Fatalf("%v: C[%d] = %g, want %g", p, i, got[i], want[i])
+		}
+	}
+}
+
+func TestGemmSumPackedAllocs(t *testing.T) {
+	a := make([]float32, 2000)
+	b := make([]float32, 3*48*16)
+	c := make([]float32, 100*16)
+	aoff := []int{0, 100, 200}
+	var pb PackedB
+	pb.Pack(16, 48, 3, b, 16)
+	if al := testing.AllocsPerRun(10, func() {
+		pb.Pack(16, 48, 3, b, 16)
+		GemmSumPacked(100, 16, 48, a, 16, aoff, &pb, c, 16)
+	}); al != 0 {
+		t.Errorf("%v allocs, want 0", al)
+	}
+}
+
+func TestGemmSumPackedPanics(t *testing.T) {
+	var pb PackedB
+	pb.Pack(4, 4, 2, make([]float32, 32), 4)
+	for name, f := range map[string]func(){
+		"terms":   func() { GemmSumPacked(4, 4, 4, make([]float32, 32), 4, []int{0}, &pb, make([]float32, 16), 4) },
+		"n":       func() { GemmSumPacked(4, 3, 4, make([]float32, 32), 4, []int{0, 4}, &pb, make([]float32, 16), 4) },
+		"short C": func() { GemmSumPacked(4, 4, 4, make([]float32, 32), 4, []int{0, 4}, &pb, make([]float32, 15), 4) },
+		"short B": func() { new(PackedB).Pack(4, 4, 2, make([]float32, 31), 4) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			f()
+		})
+	}
+}
