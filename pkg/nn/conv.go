@@ -118,6 +118,12 @@ type Conv2D[T Float] struct {
 	dxAdd []T   // added to the next dX (see addIntoDX)
 	maxN  int
 	bf16  bool // GEMMs with bf16 operands (see Precision)
+
+	// Fusion with neighbouring FRN layers (fuse.go), implicit mode only:
+	// Forward finds its input already in xpad (inFused), Backward finds dy
+	// already in dpad (dyFused) and leaves dx in dxpad, returning nil
+	// (dxFused).
+	inFused, dyFused, dxFused bool
 }
 
 // OverlappingRows reports whether kernels.Gemm accepts an A operand whose
@@ -262,7 +268,9 @@ func (c *Conv2D[T]) Forward(ctx *Ctx, x []T) []T {
 		gemm(c.bf16, false, false, rows, cout, cin, 1, x, cin, c.w, cout, 0, y, cout)
 		addBias(y, y, c.b)
 	case convImplicit:
-		c.toPadded(x, c.xpad, n, cin)
+		if !c.inFused {
+			c.toPadded(x, c.xpad, n, cin)
+		}
 		a, lda := c.expand(c.xpad, c.xexp, n, cin)
 		m := c.spanRows(n)
 		yp := c.ypad[:m*cout]
@@ -287,7 +295,7 @@ func (c *Conv2D[T]) Forward(ctx *Ctx, x []T) []T {
 // the padded layout). Only the implicit mode takes it, where the sum is
 // rounded exactly as a separate add; it reports whether it did.
 func (c *Conv2D[T]) addIntoDX(extra []T) bool {
-	if c.mode != convImplicit {
+	if c.mode != convImplicit || c.dxFused {
 		return false
 	}
 	c.dxAdd = extra
@@ -300,9 +308,15 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 	n := ctx.N
 	cin, cout, k := c.in.C, c.cfg.Out, c.cfg.K
 	rows := n * c.out.H * c.out.W
-	dy = dy[:rows*cout]
-	if c.db != nil {
-		sumRows(c.db, dy, rows, cout)
+	if c.dyFused {
+		if c.db != nil {
+			c.sumPaddedRows(c.db, c.dpad, n, cout)
+		}
+	} else {
+		dy = dy[:rows*cout]
+		if c.db != nil {
+			sumRows(c.db, dy, rows, cout)
+		}
 	}
 	var dx []T
 	if needDX {
@@ -315,7 +329,9 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 			gemm(c.bf16, false, true, rows, cin, cout, 1, dy, cout, c.w, cout, 0, dx, cin)
 		}
 	case convImplicit:
-		c.toPadded(dy, c.dpad, n, cout)
+		if !c.dyFused {
+			c.toPadded(dy, c.dpad, n, cout)
+		}
 		m := c.spanRows(n)
 		kc := k * cin
 		d0 := c.dpad[c.firstOut()*cout:]
@@ -336,6 +352,9 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 				c.aoff[kh] = (k - 1 - kh) * c.wp * ldd
 			}
 			c.gemmSumW(ctx, derivedPackedFlipped, m, cin, ko, d, ldd, wt, dxp)
+			if c.dxFused {
+				return nil
+			}
 			if c.dxAdd != nil {
 				c.fromPaddedAdd(dxp, dx, n, cin, c.dxAdd[:len(dx)])
 			} else {
@@ -384,6 +403,18 @@ func (c *Conv2D[T]) toPadded(src, dst []T, n, ch int) {
 			q := ((c.p+i*c.hp+r)*c.wp + c.p) * ch
 			s := ((i*h + r) * w) * ch
 			copy(dst[q:q+rowLen], src[s:s+rowLen])
+		}
+	}
+}
+
+// sumPaddedRows adds the image rows of the padded buffer src (ch channels
+// per pixel) into the per-channel sums dst, row after row as sumRows would
+// over the dense tensor.
+func (c *Conv2D[T]) sumPaddedRows(dst, src []T, n, ch int) {
+	l, w := c.paddedIn(n, ch), c.in.W
+	for i := 0; i < n; i++ {
+		for r := 0; r < c.in.H; r++ {
+			sumRows(dst, src[l.at(i, r):], w, ch)
 		}
 	}
 }

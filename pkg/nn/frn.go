@@ -29,6 +29,14 @@ type FRN[T Float] struct {
 	tiles               []T // 5 per-channel vectors repeated to tileLen
 	tileLen             int
 	maxN                int
+
+	// Fused neighbours (fuse.go): prev is the convolution whose output this
+	// layer normalises (Backward writes dx into its padded dy buffer), next
+	// the one that reads this layer's output (Forward writes z into its
+	// padded input; Backward reads dz from its padded dx).
+	prev, next *Conv2D[T]
+	zb         []T       // where the last Forward wrote z: f.z or next's padded input
+	zl         rowLayout // z's layout in zb
 }
 
 // NewFRN returns an FRN+TLU layer whose parameters live under name.
@@ -37,6 +45,7 @@ func NewFRN[T Float](name string) *FRN[T] { return &FRN[T]{Name: name} }
 // Setup registers gamma, beta and tau (C each); the shape is unchanged.
 func (f *FRN[T]) Setup(b *Builder, in Shape) Shape {
 	f.shape = in
+	f.tileLen = in.C * max(1, frnTile/in.C)
 	if f.Name != "" {
 		b.Push(f.Name)
 	}
@@ -63,12 +72,14 @@ func (f *FRN[T]) alloc(n int) {
 		return
 	}
 	f.maxN = n
-	f.z = make([]T, n*f.shape.Size())
-	f.dx = make([]T, n*f.shape.Size())
+	if f.next == nil {
+		f.z = make([]T, n*f.shape.Size())
+	}
+	if f.prev == nil {
+		f.dx = make([]T, n*f.shape.Size())
+	}
 	f.rs = make([]T, n*f.shape.C)
 	f.acc = make([]T, 3*f.shape.C)
-	c := f.shape.C
-	f.tileLen = c * max(1, frnTile/c)
 	f.tiles = make([]T, 5*f.tileLen)
 }
 
@@ -92,13 +103,21 @@ func fold[T Float](dst, src []T) {
 	}
 }
 
-// Forward normalises each example and channel and applies the TLU.
+// Forward normalises each example and channel and applies the TLU. Fused
+// with a following convolution it writes z into that convolution's padded
+// input and returns nil.
 func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 	n := ctx.N
 	f.alloc(n)
 	f.x = x
 	c, hw := f.shape.C, f.shape.H*f.shape.W
 	sz := hw * c
+	f.zb, f.zl = f.z, denseLayout(f.shape)
+	if f.next != nil {
+		f.zl = f.next.paddedIn(n, c) // allocates xpad
+		f.zb = f.next.xpad
+	}
+	rows, rowLen := f.rows()
 	inv := 1 / float64(hw)
 	L := f.tileLen
 	betaT, tauT := f.tiles[2*L:3*L], f.tiles[3*L:4*L]
@@ -106,7 +125,6 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 	tile(tauT, f.tau[:c])
 	for i := 0; i < n; i++ {
 		xi := x[i*sz : (i+1)*sz]
-		zi := f.z[i*sz : (i+1)*sz]
 		nuT := f.tiles[:L]
 		clear(nuT)
 		sumSquares(nuT, xi)
@@ -122,9 +140,25 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 		}
 		scT := f.tiles[L : 2*L]
 		tile(scT, sc)
-		frnAffineTLU(zi, xi, scT, betaT, tauT)
+		for r := range rows {
+			z := f.zb[f.zl.at(i, r):][:rowLen]
+			frnAffineTLU(z, xi[r*rowLen:(r+1)*rowLen], scT, betaT, tauT)
+		}
+	}
+	if f.next != nil {
+		return nil
 	}
 	return f.z[:n*sz]
+}
+
+// rows returns how the element-wise passes cut an image: into its H rows
+// of W·C values when a neighbour is fused (they lie apart in its padded
+// geometry), otherwise one piece.
+func (f *FRN[T]) rows() (rows, rowLen int) {
+	if f.prev != nil || f.next != nil {
+		return f.shape.H, f.shape.W * f.shape.C
+	}
+	return 1, f.shape.Size()
 }
 
 // sumSquares accumulates x² into the len(acc)-periodic accumulator acc;
@@ -169,10 +203,25 @@ func frnAffineTLU[T Float](z, x, a, b, tau []T) {
 //
 //	dγ += Σ g·x̂,  dβ += Σ g,  dτ += Σ (dz − g),
 //	dx = γ·r·g − x·γ·r³·(Σ g·x)/(H·W).
+//
+// Fused with a following convolution it reads dz from that convolution's
+// padded dx (the dz argument is ignored); fused with the preceding one it
+// writes dx into that convolution's padded dy and returns nil.
 func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 	n := ctx.N
 	c, hw := f.shape.C, f.shape.H*f.shape.W
 	sz := hw * c
+	dzb, dzl := dz, denseLayout(f.shape)
+	if f.next != nil {
+		dzb, dzl = f.next.dxpad, f.next.paddedOut(c)
+	}
+	gb, gl := f.dx, denseLayout(f.shape)
+	if f.prev != nil {
+		gl = f.prev.paddedIn(n, c)
+		gb = f.prev.dpad
+	}
+	rows, rowLen := f.rows()
+	needDX = needDX || f.prev != nil // prev's Backward reads dx
 	inv := 1 / T(hw)
 	gamma := f.gamma[:c]
 	dgamma, dbeta, dtau := f.dgamma[:c], f.dbeta[:c], f.dtau[:c]
@@ -181,8 +230,6 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 	tile(tauT, f.tau[:c])
 	for i := 0; i < n; i++ {
 		xi := f.x[i*sz : (i+1)*sz]
-		zi := f.z[i*sz : (i+1)*sz]
-		di := dz[i*sz : (i+1)*sz]
 		rs := f.rs[i*c : (i+1)*c]
 		// sgx = Σ g·x, sg = Σ g, sd = Σ dz per channel.
 		sgx, sg, sd := f.acc[:c], f.acc[c:2*c], f.acc[2*c:3*c]
@@ -192,8 +239,12 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 		clear(t2)
 		clear(t3)
 		// g goes into dx's buffer, which the last pass overwrites in place.
-		g := f.dx[i*sz : (i+1)*sz]
-		frnGateAll(g, t3, t2, t1, di, zi, xi, tauT)
+		for r := range rows {
+			g := gb[gl.at(i, r):][:rowLen]
+			zr := f.zb[f.zl.at(i, r):][:rowLen]
+			dr := dzb[dzl.at(i, r):][:rowLen]
+			frnGateAll(g, t3, t2, t1, dr, zr, xi[r*rowLen:(r+1)*rowLen], tauT)
+		}
 		fold(sgx, t1)
 		fold(sg, t2)
 		fold(sd, t3)
@@ -215,9 +266,11 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 		aT, bT := f.tiles[:L], f.tiles[L:2*L]
 		tile(aT, a)
 		tile(bT, bb)
-		frnBackDX(g, xi, aT, bT)
+		for r := range rows {
+			frnBackDX(gb[gl.at(i, r):][:rowLen], xi[r*rowLen:(r+1)*rowLen], aT, bT)
+		}
 	}
-	if !needDX {
+	if !needDX || f.prev != nil {
 		return nil
 	}
 	return f.dx[:n*sz]

@@ -12,7 +12,8 @@ func NewChain[T Float](name string, layers ...Layer[T]) *Chain[T] {
 	return &Chain[T]{Name: name, Layers: layers}
 }
 
-// Setup sets up the layers in order inside the chain's name scope.
+// Setup sets up the layers in order inside the chain's name scope and
+// fuses the neighbours that can hand tensors over in place (fuse.go).
 func (c *Chain[T]) Setup(b *Builder, in Shape) Shape {
 	if c.Name != "" {
 		b.Push(c.Name)
@@ -20,6 +21,7 @@ func (c *Chain[T]) Setup(b *Builder, in Shape) Shape {
 	for _, l := range c.Layers {
 		in = l.Setup(b, in)
 	}
+	fuseChain(c.Layers)
 	if c.Name != "" {
 		b.Pop()
 	}
