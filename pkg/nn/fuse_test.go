@@ -39,7 +39,7 @@ func countFused[T Float](layers []Layer[T]) (prev, next int) {
 // FRN layers fused to their convolutions (fuse.go) and without: the losses,
 // gradients and logits of three training and evaluation passes, with a
 // parameter change between them, must agree bit for bit on every kernel
-// path and for both float types. One network has rows that are whole FRN
+// path and in both precisions (fp32, bf16 GEMM operands). One network has rows that are whole FRN
 // tiles (fused: 8×8×32), the other rows that are not (6×6×16: left alone,
 // still correct).
 func TestFusionSameBits(t *testing.T) {
@@ -72,30 +72,32 @@ func TestFusionSameBits(t *testing.T) {
 				t.Fatalf("fused FRN layers: %d to the convolution before, %d to the one after; want %d, %d", p, n, tc.wantPrev, tc.wantNx)
 			}
 			for _, p := range kernels.Paths() {
-				t.Run(p.String(), func(t *testing.T) {
-					defer kernels.SetPath(p)()
-					l1, g1 := trainPasses(t, tc.in, build, true)
-					l0, g0 := trainPasses(t, tc.in, build, false)
-					for i := range l1 {
-						if l1[i] != l0[i] {
-							t.Fatalf("pass %d: loss %v fused, %v unfused", i, l1[i], l0[i])
+				for _, prec := range []Precision{FP32, BF16} {
+					t.Run(p.String()+"/"+prec.String(), func(t *testing.T) {
+						defer kernels.SetPath(p)()
+						l1, g1 := trainPasses(t, tc.in, build, prec, true)
+						l0, g0 := trainPasses(t, tc.in, build, prec, false)
+						for i := range l1 {
+							if l1[i] != l0[i] {
+								t.Fatalf("pass %d: loss %v fused, %v unfused", i, l1[i], l0[i])
+							}
 						}
-					}
-					for i := range g1 {
-						if math.Float32bits(g1[i]) != math.Float32bits(g0[i]) {
-							t.Fatalf("gradient or logit %d of pass %d: %v fused, %v unfused", i%(len(g1)/3), i/(len(g1)/3), g1[i], g0[i])
+						for i := range g1 {
+							if math.Float32bits(g1[i]) != math.Float32bits(g0[i]) {
+								t.Fatalf("gradient or logit %d of pass %d: %v fused, %v unfused", i%(len(g1)/3), i/(len(g1)/3), g1[i], g0[i])
+							}
 						}
-					}
-				})
+					})
+				}
 			}
 		})
 	}
 }
 
 // trainPasses runs three training passes (batch 7, shards of 3) and an
-// evaluation after each, with fusion on or off, and returns the losses and
+// evaluation after each, in precision prec with fusion on or off, and returns the losses and
 // the gradients and logits one after another.
-func trainPasses(t *testing.T, in Shape, build func() []Layer[float32], fuse bool) (losses []float64, out []float32) {
+func trainPasses(t *testing.T, in Shape, build func() []Layer[float32], prec Precision, fuse bool) (losses []float64, out []float32) {
 	t.Helper()
 	fuseLayers = fuse
 	defer func() { fuseLayers = true }()
@@ -109,7 +111,7 @@ func trainPasses(t *testing.T, in Shape, build func() []Layer[float32], fuse boo
 	for i := range labels {
 		labels[i] = int32(r.IntN(10))
 	}
-	net := NewNet(in, 10, build, NetOptions{ShardSize: 3})
+	net := NewNet(in, 10, build, NetOptions{ShardSize: 3, Precision: prec})
 	net.Init(rand.New(rand.NewPCG(13, 14)))
 	change := func() {
 		for i, p := range net.Params() {
