@@ -396,13 +396,11 @@ func (c *Conv2D[T]) expand(p, e []T, n, ch int) ([]T, int) {
 
 // toPadded copies n NHWC images with ch channels into the padded geometry.
 func (c *Conv2D[T]) toPadded(src, dst []T, n, ch int) {
-	h, w := c.in.H, c.in.W
-	rowLen := w * ch
+	l, rowLen := c.paddedIn(ch), c.in.W*ch
 	for i := 0; i < n; i++ {
-		for r := 0; r < h; r++ {
-			q := ((c.p+i*c.hp+r)*c.wp + c.p) * ch
-			s := ((i*h + r) * w) * ch
-			copy(dst[q:q+rowLen], src[s:s+rowLen])
+		for r := 0; r < c.in.H; r++ {
+			s := (i*c.in.H + r) * rowLen
+			copy(dst[l.at(i, r):][:rowLen], src[s:s+rowLen])
 		}
 	}
 }
@@ -411,7 +409,7 @@ func (c *Conv2D[T]) toPadded(src, dst []T, n, ch int) {
 // per pixel) into the per-channel sums dst, row after row as sumRows would
 // over the dense tensor.
 func (c *Conv2D[T]) sumPaddedRows(dst, src []T, n, ch int) {
-	l, w := c.paddedIn(n, ch), c.in.W
+	l, w := c.paddedIn(ch), c.in.W
 	for i := 0; i < n; i++ {
 		for r := 0; r < c.in.H; r++ {
 			sumRows(dst, src[l.at(i, r):], w, ch)
@@ -422,13 +420,11 @@ func (c *Conv2D[T]) sumPaddedRows(dst, src []T, n, ch int) {
 // fromPadded copies the output pixels of the padded geometry (starting at
 // the first output pixel) into dense NHWC, adding bias when non-nil.
 func (c *Conv2D[T]) fromPadded(src, dst []T, n, ch int, bias []T) {
-	h, w := c.in.H, c.in.W
-	rowLen := w * ch
-	q0 := c.firstOut()
+	l, rowLen := c.paddedOut(ch), c.in.W*ch
 	for i := 0; i < n; i++ {
-		for r := 0; r < h; r++ {
-			q := ((c.p+i*c.hp+r)*c.wp + c.p - q0) * ch
-			d := ((i*h + r) * w) * ch
+		for r := 0; r < c.in.H; r++ {
+			q := l.at(i, r)
+			d := (i*c.in.H + r) * rowLen
 			if bias == nil {
 				copy(dst[d:d+rowLen], src[q:q+rowLen])
 				continue
@@ -441,13 +437,11 @@ func (c *Conv2D[T]) fromPadded(src, dst []T, n, ch int, bias []T) {
 // fromPaddedAdd is fromPadded without bias that also adds extra (dense
 // NHWC like dst): dst = src + extra.
 func (c *Conv2D[T]) fromPaddedAdd(src, dst []T, n, ch int, extra []T) {
-	h, w := c.in.H, c.in.W
-	rowLen := w * ch
-	q0 := c.firstOut()
+	l, rowLen := c.paddedOut(ch), c.in.W*ch
 	for i := 0; i < n; i++ {
-		for r := 0; r < h; r++ {
-			q := ((c.p+i*c.hp+r)*c.wp + c.p - q0) * ch
-			d := ((i*h + r) * w) * ch
+		for r := 0; r < c.in.H; r++ {
+			q := l.at(i, r)
+			d := (i*c.in.H + r) * rowLen
 			addTo(dst[d:d+rowLen], src[q:q+rowLen], extra[d:d+rowLen])
 		}
 	}

@@ -79,8 +79,29 @@ func TestSharedDerivedSameBits(t *testing.T) {
 			NewLinear[float32]("head", 10),
 		}
 	}
+	run := func(share bool) ([]float64, []float32) {
+		shareDerived = share
+		defer func() { shareDerived = true }()
+		return trainPasses(in, build, NetOptions{ShardSize: 2}, [4]uint64{5, 6, 7, 8})
+	}
+	for _, p := range kernels.Paths() {
+		t.Run(p.String(), func(t *testing.T) {
+			defer kernels.SetPath(p)()
+			l1, g1 := run(true)
+			l0, g0 := run(false)
+			sameBits(t, "with shared derived buffers", "without", l1, g1, l0, g0)
+		})
+	}
+}
+
+// trainPasses runs three training passes of a network built by build
+// (batch 7, random inputs and labels from seeds[0:2], parameters initialised
+// from seeds[2:4]), with a parameter change after each as an optimizer step
+// and an evaluation after that, and returns the losses and the gradients
+// and logits one after another.
+func trainPasses(in Shape, build func() []Layer[float32], o NetOptions, seeds [4]uint64) (losses []float64, out []float32) {
 	const batch = 7
-	r := rand.New(rand.NewPCG(5, 6))
+	r := rand.New(rand.NewPCG(seeds[0], seeds[1]))
 	x := make([]float32, batch*in.Size())
 	for i := range x {
 		x[i] = r.Float32()*2 - 1
@@ -89,42 +110,37 @@ func TestSharedDerivedSameBits(t *testing.T) {
 	for i := range labels {
 		labels[i] = int32(r.IntN(10))
 	}
-	run := func(share bool) (losses []float64, grads []float32) {
-		shareDerived = share
-		defer func() { shareDerived = true }()
-		net := NewNet(in, 10, build, NetOptions{ShardSize: 2})
-		net.Init(rand.New(rand.NewPCG(7, 8)))
-		change := func() {
-			for i, p := range net.Params() {
-				net.Params()[i] = p * (1 + 0.125*float32(i%3-1))
-			}
+	net := NewNet(in, 10, build, o)
+	net.Init(rand.New(rand.NewPCG(seeds[2], seeds[3])))
+	change := func() {
+		for i, p := range net.Params() {
+			net.Params()[i] = p * (1 + 0.125*float32(i%3-1))
 		}
-		for range 3 {
-			losses = append(losses, net.LossGrad(x, labels, batch, true))
-			grads = append(grads, net.Grads()...)
-			change() // as an optimizer step before an evaluation
-			logits := make([]float32, batch*10)
-			net.Logits(x, batch, logits)
-			grads = append(grads, logits...) // compared alike
-			change()
-		}
-		return losses, grads
 	}
-	for _, p := range kernels.Paths() {
-		t.Run(p.String(), func(t *testing.T) {
-			defer kernels.SetPath(p)()
-			l1, g1 := run(true)
-			l0, g0 := run(false)
-			for i := range l1 {
-				if l1[i] != l0[i] {
-					t.Fatalf("pass %d: loss %v with shared derived buffers, %v without", i, l1[i], l0[i])
-				}
-			}
-			for i := range g1 {
-				if math.Float32bits(g1[i]) != math.Float32bits(g0[i]) {
-					t.Fatalf("gradient or logit %d of pass %d: %v with shared derived buffers, %v without", i%(len(g1)/3), i/(len(g1)/3), g1[i], g0[i])
-				}
-			}
-		})
+	for range 3 {
+		losses = append(losses, net.LossGrad(x, labels, batch, true))
+		out = append(out, net.Grads()...)
+		change()
+		logits := make([]float32, batch*10)
+		net.Logits(x, batch, logits)
+		out = append(out, logits...) // compared alike
+		change()
+	}
+	return losses, out
+}
+
+// sameBits fails t unless the losses and the gradients and logits of two
+// trainPasses runs (labelled a and b in the message) agree bit for bit.
+func sameBits(t *testing.T, a, b string, la []float64, ga []float32, lb []float64, gb []float32) {
+	t.Helper()
+	for i := range la {
+		if la[i] != lb[i] {
+			t.Fatalf("pass %d: loss %v %s, %v %s", i, la[i], a, lb[i], b)
+		}
+	}
+	for i := range ga {
+		if math.Float32bits(ga[i]) != math.Float32bits(gb[i]) {
+			t.Fatalf("gradient or logit %d of pass %d: %v %s, %v %s", i%(len(ga)/3), i/(len(ga)/3), ga[i], a, gb[i], b)
+		}
 	}
 }

@@ -35,8 +35,6 @@ type FRN[T Float] struct {
 	// the one that reads this layer's output (Forward writes z into its
 	// padded input; Backward reads dz from its padded dx).
 	prev, next *Conv2D[T]
-	zb         []T       // where the last Forward wrote z: f.z or next's padded input
-	zl         rowLayout // z's layout in zb
 }
 
 // NewFRN returns an FRN+TLU layer whose parameters live under name.
@@ -112,11 +110,10 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 	f.x = x
 	c, hw := f.shape.C, f.shape.H*f.shape.W
 	sz := hw * c
-	f.zb, f.zl = f.z, denseLayout(f.shape)
 	if f.next != nil {
-		f.zl = f.next.paddedIn(n, c) // allocates xpad
-		f.zb = f.next.xpad
+		f.next.alloc(n) // z goes into its xpad
 	}
+	zb, zl := f.zOut()
 	rows, rowLen := f.rows()
 	inv := 1 / float64(hw)
 	L := f.tileLen
@@ -141,7 +138,7 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 		scT := f.tiles[L : 2*L]
 		tile(scT, sc)
 		for r := range rows {
-			z := f.zb[f.zl.at(i, r):][:rowLen]
+			z := zb[zl.at(i, r):][:rowLen]
 			frnAffineTLU(z, xi[r*rowLen:(r+1)*rowLen], scT, betaT, tauT)
 		}
 	}
@@ -149,6 +146,15 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 		return nil
 	}
 	return f.z[:n*sz]
+}
+
+// zOut returns where Forward writes z and its layout there: f.z, or the
+// next convolution's padded input.
+func (f *FRN[T]) zOut() ([]T, rowLayout) {
+	if f.next != nil {
+		return f.next.xpad, f.next.paddedIn(f.shape.C)
+	}
+	return f.z, denseLayout(f.shape)
 }
 
 // rows returns how the element-wise passes cut an image: into its H rows
@@ -216,10 +222,10 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 		dzb, dzl = f.next.dxpad, f.next.paddedOut(c)
 	}
 	gb, gl := f.dx, denseLayout(f.shape)
-	if f.prev != nil {
-		gl = f.prev.paddedIn(n, c)
-		gb = f.prev.dpad
+	if f.prev != nil { // its Forward allocated dpad
+		gb, gl = f.prev.dpad, f.prev.paddedIn(c)
 	}
+	zb, zl := f.zOut()
 	rows, rowLen := f.rows()
 	needDX = needDX || f.prev != nil // prev's Backward reads dx
 	inv := 1 / T(hw)
@@ -241,7 +247,7 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 		// g goes into dx's buffer, which the last pass overwrites in place.
 		for r := range rows {
 			g := gb[gl.at(i, r):][:rowLen]
-			zr := f.zb[f.zl.at(i, r):][:rowLen]
+			zr := zb[zl.at(i, r):][:rowLen]
 			dr := dzb[dzl.at(i, r):][:rowLen]
 			frnGateAll(g, t3, t2, t1, dr, zr, xi[r*rowLen:(r+1)*rowLen], tauT)
 		}

@@ -86,14 +86,13 @@ func (c *Conv2D[T]) fusable(f *FRN[T]) bool {
 	return c.mode == convImplicit && (f.shape.W*f.shape.C)%f.tileLen == 0
 }
 
-// paddedIn returns the padded input buffer for n images and the layout of
-// its image rows for ch channels per pixel (xpad, dpad).
-func (c *Conv2D[T]) paddedIn(n, ch int) rowLayout {
-	c.alloc(n)
+// paddedIn is the layout of the image rows, ch channels per pixel, in the
+// padded input-geometry buffers (xpad, dpad).
+func (c *Conv2D[T]) paddedIn(ch int) rowLayout {
 	return rowLayout{off: c.firstOut() * ch, row: c.wp * ch, img: c.hp * c.wp * ch}
 }
 
-// paddedOut is the layout of the image rows of the output-geometry buffers
+// paddedOut is the layout of the image rows in the output-geometry buffers
 // (ypad, dxpad), which start at the first output pixel.
 func (c *Conv2D[T]) paddedOut(ch int) rowLayout {
 	return rowLayout{row: c.wp * ch, img: c.hp * c.wp * ch}

@@ -1,8 +1,6 @@
 package nn
 
 import (
-	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/bsam-dev/bsam/pkg/kernels"
@@ -75,18 +73,9 @@ func TestFusionSameBits(t *testing.T) {
 				for _, prec := range []Precision{FP32, BF16} {
 					t.Run(p.String()+"/"+prec.String(), func(t *testing.T) {
 						defer kernels.SetPath(p)()
-						l1, g1 := trainPasses(t, tc.in, build, prec, true)
-						l0, g0 := trainPasses(t, tc.in, build, prec, false)
-						for i := range l1 {
-							if l1[i] != l0[i] {
-								t.Fatalf("pass %d: loss %v fused, %v unfused", i, l1[i], l0[i])
-							}
-						}
-						for i := range g1 {
-							if math.Float32bits(g1[i]) != math.Float32bits(g0[i]) {
-								t.Fatalf("gradient or logit %d of pass %d: %v fused, %v unfused", i%(len(g1)/3), i/(len(g1)/3), g1[i], g0[i])
-							}
-						}
+						l1, g1 := fusedPasses(tc.in, build, prec, true)
+						l0, g0 := fusedPasses(tc.in, build, prec, false)
+						sameBits(t, "fused", "unfused", l1, g1, l0, g0)
 					})
 				}
 			}
@@ -94,38 +83,10 @@ func TestFusionSameBits(t *testing.T) {
 	}
 }
 
-// trainPasses runs three training passes (batch 7, shards of 3) and an
-// evaluation after each, in precision prec with fusion on or off, and returns the losses and
-// the gradients and logits one after another.
-func trainPasses(t *testing.T, in Shape, build func() []Layer[float32], prec Precision, fuse bool) (losses []float64, out []float32) {
-	t.Helper()
+// fusedPasses is trainPasses (shards of 3) in precision prec with fusion on
+// or off.
+func fusedPasses(in Shape, build func() []Layer[float32], prec Precision, fuse bool) ([]float64, []float32) {
 	fuseLayers = fuse
 	defer func() { fuseLayers = true }()
-	const batch = 7
-	r := rand.New(rand.NewPCG(11, 12))
-	x := make([]float32, batch*in.Size())
-	for i := range x {
-		x[i] = r.Float32()*2 - 1
-	}
-	labels := make([]int32, batch)
-	for i := range labels {
-		labels[i] = int32(r.IntN(10))
-	}
-	net := NewNet(in, 10, build, NetOptions{ShardSize: 3, Precision: prec})
-	net.Init(rand.New(rand.NewPCG(13, 14)))
-	change := func() {
-		for i, p := range net.Params() {
-			net.Params()[i] = p * (1 + 0.125*float32(i%3-1))
-		}
-	}
-	for range 3 {
-		losses = append(losses, net.LossGrad(x, labels, batch, true))
-		out = append(out, net.Grads()...)
-		change()
-		logits := make([]float32, batch*10)
-		net.Logits(x, batch, logits)
-		out = append(out, logits...)
-		change()
-	}
-	return losses, out
+	return trainPasses(in, build, NetOptions{ShardSize: 3, Precision: prec}, [4]uint64{11, 12, 13, 14})
 }
