@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bsam-dev/bsam/pkg/config"
 	"github.com/bsam-dev/bsam/pkg/nn"
 	"github.com/bsam-dev/bsam/pkg/nn/models"
 	"github.com/bsam-dev/bsam/pkg/train"
@@ -19,6 +20,7 @@ type benchOptions struct {
 	batch     int
 	shardSize int
 	precision string
+	conv      string
 	minTime   time.Duration
 	peakTime  time.Duration
 	json      bool
@@ -80,11 +82,19 @@ compare configurations measured in the same session.`,
 			if notice != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "bsam: "+notice)
 			}
+			convName := o.conv
+			if convName == "auto" {
+				convName = config.DefaultConv(o.model)
+			}
+			conv, err := nn.ParseConvAlgorithm(convName)
+			if err != nil {
+				return Usagef("--conv: %v", err)
+			}
 			out := cmd.OutOrStdout()
 			if o.scaling {
-				return runScaling(cmd, o, prec)
+				return runScaling(cmd, o, prec, conv)
 			}
-			res, err := train.Bench(train.BenchOptions{Model: o.model, Batch: o.batch, ShardSize: o.shardSize, MinTime: o.minTime, PeakTime: o.peakTime, Precision: prec})
+			res, err := train.Bench(train.BenchOptions{Model: o.model, Batch: o.batch, ShardSize: o.shardSize, MinTime: o.minTime, PeakTime: o.peakTime, Precision: prec, Conv: conv})
 			if err != nil {
 				return Usagef("%v", err)
 			}
@@ -93,7 +103,7 @@ compare configurations measured in the same session.`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(res)
 			}
-			fmt.Fprintf(out, "model %s, batch %d, %d parameters, GOMAXPROCS %d, kernels %s, precision %s\n", res.Model, res.Batch, res.Params, res.GOMAXPROCS, res.KernelPath, res.Precision)
+			fmt.Fprintf(out, "model %s, batch %d, %d parameters, GOMAXPROCS %d, kernels %s, precision %s, conv %s\n", res.Model, res.Batch, res.Params, res.GOMAXPROCS, res.KernelPath, res.Precision, res.Conv)
 			if res.CPU != "" {
 				fmt.Fprintf(out, "cpu %s\n", res.CPU)
 			}
@@ -125,6 +135,7 @@ compare configurations measured in the same session.`,
 	f.StringVar(&o.model, "model", "resnet20_frn", "model: mlp, lenet, resnet20_frn or resnet18")
 	f.IntVar(&o.batch, "batch", 128, "batch size (a multiple of 8, bSAM's sub-batch count)")
 	f.StringVar(&o.precision, "precision", "fp32", "GEMM arithmetic of the convolution and linear layers: fp32 or bf16 (bf16 operands, float32 accumulation; needs AVX512_BF16, else fp32 with a notice)")
+	f.StringVar(&o.conv, "conv", "auto", "algorithm of the 3×3 stride-1 convolutions: direct, winograd (Winograd F(2×2,3×3) where channels are multiples of 16), or auto (the model's default, as engine.conv: winograd for resnet18, direct otherwise)")
 	f.IntVar(&o.shardSize, "shard-size", 0, "examples per shard (0: automatic, as engine.shard_size 0: half a bSAM sub-batch for conv nets, 32 for the MLP)")
 	f.DurationVar(&o.minTime, "time", 3*time.Second, "time each phase at least this long")
 	f.DurationVar(&o.peakTime, "peak-time", 2*time.Second, "time the peak-estimating SGEMM this long (0: skip)")
@@ -146,8 +157,8 @@ func running(tasks, sub int) string {
 }
 
 // runScaling runs `bsam bench --scaling`.
-func runScaling(cmd *cobra.Command, o *benchOptions, prec nn.Precision) error {
-	res, err := train.BenchScaling(train.BenchOptions{Model: o.model, Batch: o.batch, ShardSize: o.shardSize, MinTime: o.minTime, Precision: prec})
+func runScaling(cmd *cobra.Command, o *benchOptions, prec nn.Precision, conv nn.ConvAlgorithm) error {
+	res, err := train.BenchScaling(train.BenchOptions{Model: o.model, Batch: o.batch, ShardSize: o.shardSize, MinTime: o.minTime, Precision: prec, Conv: conv})
 	if err != nil {
 		return Usagef("%v", err)
 	}

@@ -270,3 +270,58 @@ func TestAutoShardSize(t *testing.T) {
 		t.Errorf("resolved shard size %d, want 13 for batch 200 and batchsplit 8", e.Engine.ShardSize)
 	}
 }
+
+// TestHashConv checks that the effective convolution algorithm is part of
+// a run's identity only when it is winograd: for a model whose default is
+// direct, no field, "direct" and the default hash alike (as before the
+// field existed) and "winograd" differs; for ResNet-18, whose default is
+// winograd, no field and "winograd" hash alike and "direct" differs.
+func TestHashConv(t *testing.T) {
+	hash := func(model, conv string) string {
+		t.Helper()
+		src := strings.Replace(base, "model: mlp", "model: "+model, 1)
+		if conv != "" {
+			src += "engine: {conv: " + conv + "}\n"
+		}
+		e, err := Parse("exp.yaml", []byte(src), nil)
+		if err != nil {
+			t.Fatalf("%s %q: %v", model, conv, err)
+		}
+		r := e.Runs()[0]
+		if r.Model != model {
+			t.Fatalf("model %q parsed as %q", model, r.Model)
+		}
+		if want := map[string]string{"": DefaultConv(model)}[conv]; conv == "" && r.EffectiveConv() != want {
+			t.Fatalf("%s: effective conv %q, want %q", model, r.EffectiveConv(), want)
+		}
+		return r.Hash()
+	}
+	if strings.Contains(string(mustRun(t).YAML()), "conv") {
+		t.Error("config.yaml of a run without engine.conv names it: older runs' hashes would change")
+	}
+	for _, tc := range []struct {
+		model, a, b string
+		same        bool
+	}{
+		{"mlp", "", "direct", true},
+		{"mlp", "", "winograd", false},
+		{"resnet18", "", "winograd", true},
+		{"resnet18", "", "direct", false},
+	} {
+		if same := hash(tc.model, tc.a) == hash(tc.model, tc.b); same != tc.same {
+			t.Errorf("%s: engine.conv %q and %q hash alike = %v, want %v", tc.model, tc.a, tc.b, same, tc.same)
+		}
+	}
+	if _, err := Parse("exp.yaml", []byte(base+"engine: {conv: fft}\n"), nil); err == nil || !strings.Contains(err.Error(), "engine.conv") {
+		t.Errorf("engine.conv: fft gave %v, want an error naming engine.conv", err)
+	}
+}
+
+func mustRun(t *testing.T) Run {
+	t.Helper()
+	e, err := Parse("exp.yaml", []byte(base), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Runs()[0]
+}

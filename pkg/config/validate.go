@@ -80,6 +80,9 @@ func (e *Experiment) Validate() error {
 	if e.Engine.Workers < 0 {
 		bad("engine.workers", "must be ≥ 0, got %d", e.Engine.Workers)
 	}
+	if a := e.Engine.Conv; a != "" && !slices.Contains(ConvNames, a) {
+		bad("engine.conv", "unknown convolution algorithm %q (valid: %s)", a, strings.Join(ConvNames, ", "))
+	}
 	if p := e.Engine.Precision; p != "" && !slices.Contains(PrecisionNames, p) {
 		bad("engine.precision", "unknown precision %q (valid: %s)", p, strings.Join(PrecisionNames, ", "))
 	}

@@ -21,6 +21,12 @@ type PackedB struct {
 	b           []float32
 	ldb         int
 	data        []float32 // nil on the portable path
+
+	// wino, when not nil, is the 3×3 kernel whose 16 Winograd transforms
+	// are the terms (PrepareWinograd); plain holds them unpacked on the
+	// portable path (b then points at it).
+	wino  []float32
+	plain []float32
 }
 
 // Pack packs the terms B_t = b[t·k·ldb:] (k×n, leading dimension ldb) of
@@ -70,4 +76,118 @@ func GemmSumPacked(m, n, k int, a []float32, lda int, aoff []int, pb *PackedB, c
 	if counting.Load() {
 		flopCount.Add(int64(2 * m * n * k * len(aoff)))
 	}
+}
+
+// MulTerm computes C = A·B_t (m×n, beta 0) for the term t of pb alone,
+// bit for bit as Gemm(false, false, m, n, k, 1, a, lda, B_t, ldb, 0, c, ldc)
+// would: the per-position products of a Winograd convolution, whose 16
+// transformed kernels are the terms of one PackedB. It panics like Gemm,
+// and when t is not a term of pb.
+func (pb *PackedB) MulTerm(t, m int, a []float32, lda int, c []float32, ldc int) {
+	if t < 0 || t >= pb.terms {
+		panic(fmt.Sprintf("kernels: PackedB.MulTerm: term %d of %d", t, pb.terms))
+	}
+	p := ActivePath()
+	if pb.wino != nil && pb.b == nil && p != pb.path {
+		// Packed for another path (tests change it): unpack this term.
+		plain := make([]float32, 16*pb.k*pb.n)
+		WinogradKernel(pb.k*pb.n, pb.wino, plain)
+		Gemm(false, false, m, pb.n, pb.k, 1, a, lda, plain[t*pb.k*pb.n:], pb.n, 0, c, ldc)
+		return
+	}
+	var bt []float32
+	if pb.b != nil {
+		bt = pb.b[t*pb.k*pb.ldb:]
+	} else {
+		bt = pb.data // packed Winograd terms: B is only checked for length
+	}
+	if len(pb.data) == 0 || p != pb.path {
+		Gemm(false, false, m, pb.n, pb.k, 1, a, lda, bt, pb.ldb, 0, c, ldc)
+		return
+	}
+	if !gemmPrologue("PackedB.MulTerm", false, false, m, pb.n, pb.k, float32(1), a, lda, bt, pb.ldb, 0, c, ldc) {
+		return
+	}
+	nPad := len(pb.data) / (pb.terms * pb.k)
+	sgemmPackedTerm(p, m, pb.n, pb.k, a, lda, pb.data[t*pb.k*nPad:], c, ldc)
+}
+
+// PrepareWinograd makes pb hold, as 16 terms of k×n, the Winograd
+// transforms U_p = (G g Gᵀ)_p (WinogradKernel) of the 3×3 kernel w whose 9
+// taps are k×n planes (w[tap·k·n + row·n + col]; HWIO with k = Cin,
+// n = Cout, or its per-tap transpose for the Cout×Cin terms), for
+// MulTerm. It sizes pb; PackWinogradRows then fills rows of every term,
+// transforming w straight into the layout of the GEMM kernels (no
+// unpacked copy), so that several goroutines can fill disjoint row ranges
+// at once. w must not change while pb is used.
+func (pb *PackedB) PrepareWinograd(n, k int, w []float32) {
+	if n <= 0 || k <= 0 || len(w) < 9*k*n {
+		panic(fmt.Sprintf("kernels: PackedB.PrepareWinograd: %d values for 9 taps of %d×%d", len(w), k, n))
+	}
+	p := ActivePath()
+	same := pb.wino != nil && pb.n == n && pb.k == k && pb.path == p
+	pb.path, pb.n, pb.k, pb.terms, pb.ldb, pb.wino = p, n, k, 16, n, w
+	pb.b = nil
+	if p == PathGeneric {
+		if len(pb.plain) != 16*k*n {
+			pb.plain = make([]float32, 16*k*n)
+		}
+		pb.b, pb.data = pb.plain, pb.data[:0]
+		return
+	}
+	size := packedSumLen(p, n, k, 16)
+	if cap(pb.data) < size {
+		pb.data = make([]float32, size)
+	} else if pb.data = pb.data[:size]; !same {
+		clear(pb.data) // the padding of narrow strips stays zero
+	}
+}
+
+// PackWinogradRows fills rows [r0, r1) of the 16 terms PrepareWinograd
+// set up.
+func (pb *PackedB) PackWinogradRows(r0, r1 int) {
+	if pb.wino == nil || r0 < 0 || r1 > pb.k || r0 > r1 {
+		panic(fmt.Sprintf("kernels: PackedB.PackWinogradRows: rows [%d, %d) of a Winograd PackedB of %d rows", r0, r1, pb.k))
+	}
+	n, k := pb.n, pb.k
+	if pb.path == PathGeneric {
+		for r := r0; r < r1; r++ {
+			winoKernel(k*n, k*n, n, pb.wino[r*n:], pb.plain[r*n:])
+		}
+		return
+	}
+	_, nr, nrHalf := tile(pb.path)
+	ts := k * stripsWidth(n, nr, nrHalf) // term stride
+	for jc := 0; jc < n; jc += sNC {
+		nc := min(sNC, n-jc)
+		ncw := stripsWidth(nc, nr, nrHalf)
+		for r := r0; r < r1; r++ {
+			pc := r / sKC * sKC
+			kc := min(sKC, k-pc)
+			for j0 := 0; j0 < nc; j0 += nr {
+				w := min(nr, nc-j0)
+				sw := nr
+				if w <= nrHalf {
+					sw = nrHalf
+				}
+				off := jc*k + pc*ncw + j0*kc + (r-pc)*sw
+				winoKernel(k*n, ts, w, pb.wino[r*n+jc+j0:], pb.data[off:])
+			}
+		}
+	}
+}
+
+// stripsWidth is the width of n columns packed into strips of nr (a last
+// strip of at most nrHalf columns has width nrHalf): n rounded up to the
+// strips, the row length of a packed panel.
+func stripsWidth(n, nr, nrHalf int) int {
+	w := n / nr * nr
+	switch r := n - w; {
+	case r == 0:
+	case r <= nrHalf:
+		w += nrHalf
+	default:
+		w += nr
+	}
+	return w
 }

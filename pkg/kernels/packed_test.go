@@ -126,3 +126,102 @@ func TestGemmSumPackedPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestPackedMulTerm checks PackedB.MulTerm bit for bit against Gemm with the
+// term's B on every path (edge tiles, narrow strips, k across KC, n across
+// NC, A rows strided as a Winograd product reads them), and after a path
+// change.
+func TestPackedMulTerm(t *testing.T) {
+	shapes := []struct{ m, n, k, lda, ldb, terms int }{
+		{1, 1, 1, 1, 1, 1},
+		{37, 16, 64, 16 * 64, 16, 16},
+		{128, 64, 64, 64, 64, 3},
+		{50, 48, 100, 100, 50, 2},
+		{29, 600, 300, 300, 600, 2},
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, p := range Paths() {
+		var pb PackedB
+		for _, s := range shapes {
+			t.Run(fmt.Sprintf("%v/%dx%dx%d", p, s.m, s.n, s.k), func(t *testing.T) {
+				defer SetPath(p)()
+				a := make([]float32, (s.m-1)*s.lda+s.k)
+				b := make([]float32, s.terms*s.k*s.ldb)
+				for i := range a {
+					a[i] = rng.Float32()*2 - 1
+				}
+				for i := range b {
+					b[i] = rng.Float32()*2 - 1
+				}
+				pb.Pack(s.n, s.k, s.terms, b, s.ldb)
+				for _, q := range Paths() { // q ≠ p: the fallback to Gemm
+					for term := 0; term < s.terms; term++ {
+						restore := SetPath(q)
+						got := make([]float32, s.m*s.n)
+						want := make([]float32, s.m*s.n)
+						for i := range got {
+							got[i] = float32(math.NaN()) // beta 0 must not read C
+						}
+						pb.MulTerm(term, s.m, a, s.lda, got, s.n)
+						Gemm(false, false, s.m, s.n, s.k, 1, a, s.lda, b[term*s.k*s.ldb:], s.ldb, 0, want, s.n)
+						restore()
+						if i := sameBits(got, want); i >= 0 {
+							t.Fatalf("packed on %v, run on %v, term %d: C[%d] = %g, want %g", p, q, term, i, got[i], want[i])
+						}
+					}
+				}
+			})
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("MulTerm of a term beyond the PackedB did not panic")
+		}
+	}()
+	var pb PackedB
+	pb.Pack(4, 4, 2, make([]float32, 32), 4)
+	pb.MulTerm(2, 1, make([]float32, 4), 4, make([]float32, 4), 4)
+}
+
+// TestPackWinograd checks that a PackedB filled by PrepareWinograd and
+// PackWinogradRows (in two row ranges, as two goroutines would) multiplies
+// exactly as Gemm with the unpacked WinogradKernel terms, on every path and
+// after a path change: strips narrower than NR, k across KC, n across NC.
+func TestPackWinograd(t *testing.T) {
+	shapes := []struct{ n, k, m int }{{16, 16, 13}, {48, 40, 30}, {64, 300, 25}, {600, 20, 12}}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, p := range Paths() {
+		var pb PackedB
+		for _, s := range shapes {
+			t.Run(fmt.Sprintf("%v/%dx%d", p, s.k, s.n), func(t *testing.T) {
+				defer SetPath(p)()
+				w := make([]float32, 9*s.k*s.n)
+				for i := range w {
+					w[i] = rng.Float32()*2 - 1
+				}
+				a := make([]float32, s.m*s.k)
+				for i := range a {
+					a[i] = rng.Float32()*2 - 1
+				}
+				u := make([]float32, 16*s.k*s.n)
+				WinogradKernel(s.k*s.n, w, u)
+				pb.PrepareWinograd(s.n, s.k, w)
+				pb.PackWinogradRows(s.k/3, s.k)
+				pb.PackWinogradRows(0, s.k/3)
+				for _, q := range Paths() {
+					for term := 0; term < 16; term += 5 {
+						restore := SetPath(q)
+						got := make([]float32, s.m*s.n)
+						want := make([]float32, s.m*s.n)
+						pb.MulTerm(term, s.m, a, s.k, got, s.n)
+						Gemm(false, false, s.m, s.n, s.k, 1, a, s.k, u[term*s.k*s.n:], s.n, 0, want, s.n)
+						restore()
+						if i := sameBits(got, want); i >= 0 {
+							t.Fatalf("packed on %v, run on %v, term %d: C[%d] = %g, want %g", p, q, term, i, got[i], want[i])
+						}
+					}
+				}
+			})
+		}
+	}
+}

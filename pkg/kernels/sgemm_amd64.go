@@ -378,21 +378,6 @@ func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []floa
 	return true
 }
 
-// stripsWidth is the width of n columns packed into strips of nr (a last
-// strip of at most nrHalf columns has width nrHalf): n rounded up to the
-// strips, the row length of a packed panel.
-func stripsWidth(n, nr, nrHalf int) int {
-	w := n / nr * nr
-	switch r := n - w; {
-	case r == 0:
-	case r <= nrHalf:
-		w += nrHalf
-	default:
-		w += nr
-	}
-	return w
-}
-
 // packedSumLen is the length of packSumB's layout of terms k×n operands.
 func packedSumLen(p Path, n, k, terms int) int {
 	_, nr, nrHalf := tile(p)
@@ -419,4 +404,10 @@ func packSumB(p Path, n, k, terms int, b []float32, ldb int, dst []float32) {
 			}
 		}
 	}
+}
+
+// sgemmPackedTerm is C = A·B (beta 0) with B packed in pre (packSumB's
+// layout of one term for path p).
+func sgemmPackedTerm(p Path, m, n, k int, a []float32, lda int, pre []float32, c []float32, ldc int) {
+	sgemmAsmB(p, false, false, m, n, k, 1, a, lda, nil, 0, pre, 0, c, ldc)
 }

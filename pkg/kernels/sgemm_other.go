@@ -36,3 +36,22 @@ func packedSumLen(p Path, n, k, terms int) int                              { re
 func packSumB(p Path, n, k, terms int, b []float32, ldb int, dst []float32) {}
 func sumDotPerAsm(s1, s2, u, v []float32) int                               { return 0 }
 func affine2PerAsm(dst, g, x, a, k1, k0 []float32) int                      { return 0 }
+
+// The Winograd tile transforms run their Go loops on this architecture
+// (winoAsm is false: there is no AVX-512 path).
+
+func winoInputAVX512(src *float32, rs, c int, dst *float32, ps, ntiles int)                       {}
+func winoOutputAVX512(m *float32, ps int, dst *float32, rs, c int, bias *float32, ntiles int)     {}
+func winoOutputBiasAVX512(m *float32, ps int, dst *float32, rs, c int, bias *float32, ntiles int) {}
+func winoGradOutAVX512(dy *float32, rs, c int, dm *float32, ps, ntiles int)                       {}
+func winoGradInAVX512(dv *float32, ps int, dx *float32, rs, c, ntiles int)                        {}
+
+func sgemmPackedTerm(p Path, m, n, k int, a []float32, lda int, pre []float32, c []float32, ldc int) {
+	panic("kernels: no assembly kernels on this architecture")
+}
+func winoKernelAVX512(w *float32, ns int, u *float32, nd, cnt int)  {}
+func winoKernelGradAVX512(du *float32, n int, dw *float32, cnt int) {}
+
+// tile is never called on this architecture (only PathGeneric exists,
+// which packs nothing).
+func tile(p Path) (mr, nr, nrHalf int) { panic("kernels: no assembly kernels on this architecture") }

@@ -67,6 +67,10 @@ const (
 	ConvIm2col
 	// ConvImplicit uses the implicit GEMM wherever it applies.
 	ConvImplicit
+	// ConvWinograd uses Winograd F(2×2, 3×3) (winograd.go) wherever it
+	// applies: 3×3 stride-1 SAME convolutions of images with an even
+	// height and width.
+	ConvWinograd
 )
 
 // ImplicitMaxWaste bounds the ratio of rows the implicit GEMM computes
@@ -124,6 +128,15 @@ type Conv2D[T Float] struct {
 	// already in dpad (dyFused) and leaves dx in dxpad, returning nil
 	// (dxFused).
 	inFused, dyFused, dxFused bool
+
+	// Winograd F(2×2, 3×3) (winograd.go): wino asks ConvAuto for it where
+	// it applies (SetConvAlgorithm); th×tw tiles per image; vw holds the
+	// transformed input V (dV in Backward), mw the products M (dM); wu is
+	// the layer's own transformed kernel when driven outside a Net.
+	wino   bool
+	th, tw int
+	vw, mw []T
+	wu     []T
 }
 
 // OverlappingRows reports whether kernels.Gemm accepts an A operand whose
@@ -153,6 +166,7 @@ const (
 	convIm2col convMode = iota
 	convImplicit
 	convPointwise
+	convWinograd
 )
 
 // NewConv2D returns a convolution layer with the given configuration.
@@ -178,6 +192,9 @@ func (c *Conv2D[T]) Setup(b *Builder, in Shape) Shape {
 	}
 	c.out, c.padT, c.padL = Shape{oh, ow, c.cfg.Out}, pt, pl
 	switch {
+	case c.winogradApplies(in):
+		c.mode = convWinograd
+		c.th, c.tw = in.H/2, in.W/2
 	case k == 1 && s == 1 && c.cfg.Method != ConvIm2col:
 		c.mode = convPointwise
 	case s == 1 && k%2 == 1 && c.cfg.Padding == PadSame && c.cfg.Method != ConvIm2col &&
@@ -252,6 +269,8 @@ func (c *Conv2D[T]) alloc(n int) {
 		kk := c.cfg.K * c.cfg.K * cin
 		c.xpad = make([]T, n*c.out.H*c.out.W*kk)
 		c.dxpad = make([]T, n*c.out.H*c.out.W*kk)
+	case convWinograd:
+		c.winogradAlloc(n)
 	}
 }
 
@@ -286,6 +305,8 @@ func (c *Conv2D[T]) Forward(ctx *Ctx, x []T) []T {
 		c.im2col(x, cols, n)
 		gemm(c.bf16, false, false, rows, cout, kk, 1, cols, kk, c.w, cout, 0, y, cout)
 		addBias(y, y, c.b)
+	case convWinograd:
+		c.winogradForward(ctx, x, y)
 	}
 	return y
 }
@@ -370,6 +391,8 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 			gemm(c.bf16, false, true, rows, kk, cout, 1, dy, cout, c.w, cout, 0, dcols, kk)
 			c.col2im(dcols, dx, n)
 		}
+	case convWinograd:
+		c.winogradBackward(ctx, dy, dx)
 	}
 	return dx
 }

@@ -179,6 +179,10 @@ var convCases = []struct {
 	{Shape{8, 8, 3}, Conv2DConfig{Out: 4, K: 3, Stride: 1, Padding: PadSame}, convImplicit},
 	{Shape{5, 5, 3}, Conv2DConfig{Out: 4, K: 3, Stride: 1, Padding: PadSame, Method: ConvIm2col}, convIm2col},
 	{Shape{5, 5, 3}, Conv2DConfig{Out: 4, K: 1, Stride: 1, Padding: PadSame, Method: ConvIm2col}, convIm2col},
+	// Winograd F(2×2, 3×3), forced: several tile rows and columns, one tile, bias or not.
+	{Shape{6, 4, 3}, Conv2DConfig{Out: 5, K: 3, Stride: 1, Padding: PadSame, Bias: true, Method: ConvWinograd}, convWinograd},
+	{Shape{4, 8, 2}, Conv2DConfig{Out: 3, K: 3, Stride: 1, Padding: PadSame, Method: ConvWinograd}, convWinograd},
+	{Shape{2, 2, 3}, Conv2DConfig{Out: 2, K: 3, Stride: 1, Padding: PadSame, Bias: true, Method: ConvWinograd}, convWinograd},
 }
 
 // overlapModes returns the OverlappingRows settings this GEMM supports
@@ -301,6 +305,9 @@ func TestConv2DFloat32Paths(t *testing.T) {
 		{Shape{10, 10, 16}, Conv2DConfig{Out: 32, K: 1, Stride: 2, Padding: PadSame}},
 		{Shape{8, 8, 24}, Conv2DConfig{Out: 40, K: 1, Stride: 1, Padding: PadSame}},
 		{Shape{9, 9, 8}, Conv2DConfig{Out: 20, K: 5, Stride: 1, Padding: PadSame, Method: ConvImplicit}},
+		{Shape{8, 6, 16}, Conv2DConfig{Out: 32, K: 3, Stride: 1, Padding: PadSame, Bias: true, Method: ConvWinograd}},
+		{Shape{4, 4, 32}, Conv2DConfig{Out: 16, K: 3, Stride: 1, Padding: PadSame, Method: ConvWinograd}},
+		{Shape{6, 6, 8}, Conv2DConfig{Out: 8, K: 3, Stride: 1, Padding: PadSame, Method: ConvWinograd}}, // Go transforms
 	}
 	for _, p := range kernels.Paths() {
 		for _, ov := range overlapModes(t) {

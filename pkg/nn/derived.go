@@ -34,6 +34,8 @@ const (
 	derivedFlipped       derivedKind = iota // a convolution's flipped kernel ([]T)
 	derivedPackedW                          // its kernel packed as the B of the forward GEMMs
 	derivedPackedFlipped                    // its flipped kernel packed as the B of the dX GEMMs
+	derivedPackedWino                       // U packed as the B of the forward products
+	derivedPackedWinoT                      // Uᵀ packed as the B of the dX products
 )
 
 // derivedKey names a shared buffer: the layer's parameter offset (unique

@@ -17,6 +17,9 @@ type NetOptions struct {
 	// Precision of the convolution and linear GEMMs (FP32 by default; see
 	// Precision). Clones and shard replicas inherit it.
 	Precision Precision
+	// Conv is the algorithm of the 3×3 stride-1 convolutions (ConvDirect
+	// by default; see ConvAlgorithm). Clones and shard replicas inherit it.
+	Conv ConvAlgorithm
 }
 
 // DefaultShardSize is the shard size used when NetOptions.ShardSize is 0.
@@ -99,6 +102,7 @@ func NewNet[T Float](in Shape, classes int, build func() []Layer[T], o NetOption
 		o.ShardSize = DefaultShardSize
 	}
 	build = withPrecision(build, o.Precision)
+	build = withConvAlgorithm(build, o.Conv)
 	layers := build()
 	var b Builder
 	out := Assemble(&b, in, layers)

@@ -77,6 +77,13 @@ func protocolOf(cfg *config.Run, res train.Result) ProtocolInfo {
 	if c.Method == "" {
 		c.Method = res.Method
 	}
+	// The convolution algorithm the run used is in result.json; one
+	// written before the field existed was computed directly, whatever
+	// the model's default is now.
+	c.Engine.Conv = res.Conv
+	if c.Engine.Conv == "" {
+		c.Engine.Conv = "direct"
+	}
 	info := ProtocolInfo{Hyper: map[string]string{}}
 	for k, v := range c.HyperMap() {
 		info.Hyper[k] = strconv.FormatFloat(v, 'g', -1, 64)

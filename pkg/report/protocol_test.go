@@ -312,3 +312,22 @@ func TestPreciseTicks(t *testing.T) {
 		}
 	}
 }
+
+// TestProtocolConv checks that the convolution algorithm recorded in
+// result.json separates protocols: "" (written before the field existed,
+// computed directly) reads as direct, whatever the model's default is
+// now, and winograd is a protocol of its own.
+func TestProtocolConv(t *testing.T) {
+	r := baseRun(t, "sgd", 0, 3)
+	r.Model = "resnet18" // default winograd: the result, not the default, decides
+	p := func(conv string) ProtocolInfo {
+		return protocolOf(&r, train.Result{Model: r.Model, Dataset: r.Dataset, Method: r.Method, Conv: conv})
+	}
+	old, direct, wino := p(""), p("direct"), p("winograd")
+	if old.Protocol != direct.Protocol || old.Family != direct.Family {
+		t.Errorf("a result without conv and a direct one have protocols %s/%s and %s/%s", old.Protocol, old.Family, direct.Protocol, direct.Family)
+	}
+	if wino.Protocol == direct.Protocol || wino.Family == direct.Family {
+		t.Errorf("winograd and direct share protocol %s or family %s", wino.Protocol, wino.Family)
+	}
+}

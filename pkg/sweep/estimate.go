@@ -93,7 +93,7 @@ func MeasureStep(r config.Run, threads int) (float64, error) {
 	if threads > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
 	}
-	net, err := models.New[float32](r.Model, info.Shape, info.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: r.Engine.ShardSize}})
+	net, err := models.New[float32](r.Model, info.Shape, info.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: r.Engine.ShardSize, Conv: convOf(r)}})
 	if err != nil {
 		return 0, fmt.Errorf("estimating the cost: %w", err)
 	}
@@ -117,4 +117,11 @@ func MeasureStep(r config.Run, threads int) (float64, error) {
 	}
 	a, m, c := times[0], times[1], times[2]
 	return max(min(a, m), min(max(a, m), c)), nil
+}
+
+// convOf is the convolution algorithm run r trains with (engine.conv or the
+// model's default), which the timing and memory estimate must match.
+func convOf(r config.Run) nn.ConvAlgorithm {
+	a, _ := nn.ParseConvAlgorithm(r.EffectiveConv())
+	return a
 }

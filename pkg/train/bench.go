@@ -29,6 +29,9 @@ type BenchOptions struct {
 	PeakTime time.Duration
 	// Precision of the convolution and linear GEMMs (nn.FP32 by default).
 	Precision nn.Precision
+	// Conv is the algorithm of the 3×3 stride-1 convolutions (nn.ConvDirect
+	// by default).
+	Conv nn.ConvAlgorithm
 }
 
 // BenchPhase is the measurement of one phase (an SGD step, a bSAM step, an
@@ -67,6 +70,7 @@ type BenchResult struct {
 	GOMAXPROCS  int          `json:"gomaxprocs"`
 	KernelPath  string       `json:"kernel_path"`
 	Precision   string       `json:"precision"` // GEMM arithmetic: fp32 or bf16
+	Conv        string       `json:"conv"`      // 3×3 convolution algorithm: direct or winograd
 	CPU         string       `json:"cpu"`
 	PeakGFLOPS  float64      `json:"peak_gflops"` // SGEMM on all goroutines with the same kernels
 	Phases      []BenchPhase `json:"phases"`
@@ -84,7 +88,7 @@ func Bench(o BenchOptions) (*BenchResult, error) {
 	}
 	size := o.Input.Size()
 	res := &BenchResult{Model: o.Model, Batch: o.Batch, Params: len(net.Params()), GOMAXPROCS: runtime.GOMAXPROCS(0),
-		KernelPath: kernels.ActivePath().String(), CPU: cpuModel(), Precision: o.Precision.String()}
+		KernelPath: kernels.ActivePath().String(), CPU: cpuModel(), Precision: o.Precision.String(), Conv: o.Conv.String()}
 	if o.PeakTime > 0 {
 		// The ceiling of the arithmetic the run uses: bf16 GEMMs have their
 		// own, about twice the float32 one.
@@ -239,7 +243,7 @@ func benchSetup(o *BenchOptions) (*nn.Net[float32], []float32, []int32, error) {
 	if o.ShardSize == 0 {
 		o.ShardSize = config.AutoShardSize(o.Model, o.Batch, o.BatchSplit)
 	}
-	net, err := models.New[float32](o.Model, o.Input, o.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: o.ShardSize, Precision: o.Precision}})
+	net, err := models.New[float32](o.Model, o.Input, o.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: o.ShardSize, Precision: o.Precision, Conv: o.Conv}})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -17,6 +17,13 @@ func runPrecision(r config.Run) (nn.Precision, string, error) {
 	return eff, notice, nil
 }
 
+// runConv returns the convolution algorithm of run r (engine.conv, or the
+// model's default; direct for a value Validate would reject).
+func runConv(r config.Run) nn.ConvAlgorithm {
+	a, _ := nn.ParseConvAlgorithm(r.EffectiveConv())
+	return a
+}
+
 // effectivePrecision is runPrecision's precision as recorded in
 // result.json and meta.json ("fp32" for a value Validate would reject).
 func effectivePrecision(r config.Run) string {

@@ -38,6 +38,10 @@ type Result struct {
 	// the CPU lacks AVX512_BF16). Results written before the field existed
 	// have "" and were computed in fp32.
 	Precision string `json:"precision,omitempty"`
+	// Conv is the algorithm of the 3×3 stride-1 convolutions: "direct" or
+	// "winograd" (engine.conv, or the model's default). Results written
+	// before the field existed have "" and were computed directly.
+	Conv string `json:"conv,omitempty"`
 }
 
 // EpochRecord is one line of metrics.jsonl.

@@ -62,6 +62,9 @@ type Meta struct {
 	// Precision is the GEMM arithmetic of the run on this machine ("fp32",
 	// "bf16"; see Result.Precision).
 	Precision string `json:"precision,omitempty"`
+	// Conv is the convolution algorithm ("direct", "winograd"; see
+	// Result.Conv).
+	Conv string `json:"conv,omitempty"`
 }
 
 // RunDir returns the directory of a run: <out>/<experiment>/<method>-seed<k>-<hash>.
@@ -287,7 +290,7 @@ func newMeta(version string, r config.Run) *Meta {
 	m := &Meta{
 		Version: version, GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		CPU: cpuModel(), ConfigHash: r.Hash(), Status: "running", Started: time.Now().UTC(),
-		Precision: effectivePrecision(r),
+		Precision: effectivePrecision(r), Conv: runConv(r).String(),
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {

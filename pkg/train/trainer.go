@@ -135,7 +135,7 @@ func (s *Session) Setup() error {
 	if notice != "" {
 		s.Logger.Warn(notice)
 	}
-	net, err := models.New[float32](r.Model, s.Data.Train.Shape, s.Data.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: r.Engine.ShardSize, Precision: prec}})
+	net, err := models.New[float32](r.Model, s.Data.Train.Shape, s.Data.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: r.Engine.ShardSize, Precision: prec, Conv: runConv(r)}})
 	if err != nil {
 		return err
 	}
@@ -339,6 +339,7 @@ func (s *Session) Train(ctx context.Context, save func(*Checkpoint) error, recor
 	}
 	res.EvalSplit = s.Data.EvalSplit
 	res.Precision = effectivePrecision(r)
+	res.Conv = runConv(r).String()
 	if res.EvalSplit == "" {
 		res.EvalSplit = datasets.EvalTest
 	}

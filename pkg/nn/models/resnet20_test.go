@@ -123,7 +123,12 @@ func testResNet20FRNGolden[T nn.Float](t *testing.T, tol, gradTol float64) {
 
 // resnetBatch returns an initialised network with random inputs.
 func resnetBatch[T nn.Float](t testing.TB, name string, in nn.Shape, classes, shard, n int) (*nn.Net[T], []T, []int32) {
-	net, err := New[T](name, in, classes, Options{NetOptions: nn.NetOptions{ShardSize: shard}})
+	return resnetBatchWith[T](t, name, in, classes, n, nn.NetOptions{ShardSize: shard})
+}
+
+// resnetBatchWith is resnetBatch with the given network options.
+func resnetBatchWith[T nn.Float](t testing.TB, name string, in nn.Shape, classes, n int, o nn.NetOptions) (*nn.Net[T], []T, []int32) {
+	net, err := New[T](name, in, classes, Options{NetOptions: o})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,10 +323,16 @@ func TestResNetZeroAllocs(t *testing.T) {
 	}{
 		{"resnet20_frn", cifar, 4, 8},
 		{"resnet18", nn.Shape{H: 8, W: 8, C: 3}, 2, 8},
+		{"resnet18/winograd", nn.Shape{H: 8, W: 8, C: 3}, 2, 8},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			net, x, labels := resnetBatch[float32](t, tc.name, tc.in, 10, tc.shard, tc.n)
+			model, conv, _ := strings.Cut(tc.name, "/")
+			alg, err := nn.ParseConvAlgorithm(conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			net, x, labels := resnetBatchWith[float32](t, model, tc.in, 10, tc.n, nn.NetOptions{ShardSize: tc.shard, Conv: alg})
 			out := make([]float32, tc.n*10)
 			net.LossGrad(x, labels, tc.n, true)
 			net.Logits(x, tc.n, out)
@@ -407,5 +418,41 @@ func TestResNetInit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestResNet18WinogradMatchesDirect trains ResNet-18 (16×16 input, so that
+// Winograd runs on 16×16, 8×8, 4×4 and 2×2 maps) one step in float64 with
+// the Winograd convolutions and with the direct ones, which the finite-
+// difference checks above verify: loss, gradients and logits must agree to
+// float64 rounding.
+func TestResNet18WinogradMatchesDirect(t *testing.T) {
+	in := nn.Shape{H: 16, W: 16, C: 3}
+	run := func(a nn.ConvAlgorithm) (float64, []float64, []float64) {
+		net, x, labels := resnetBatchWith[float64](t, "resnet18", in, 10, 4, nn.NetOptions{ShardSize: 2, Conv: a})
+		loss := net.LossGrad(x, labels, 4, true)
+		out := make([]float64, 40)
+		net.Logits(x, 4, out)
+		return loss, append([]float64(nil), net.Grads()...), out
+	}
+	ld, gd, od := run(nn.ConvDirect)
+	lw, gw, ow := run(nn.ConvAlgWinograd)
+	if math.Abs(ld-lw) > 1e-12*math.Abs(ld) {
+		t.Errorf("loss %v Winograd, %v direct", lw, ld)
+	}
+	for name, pair := range map[string][2][]float64{"gradients": {gw, gd}, "logits": {ow, od}} {
+		var diff, scale float64
+		differ := false
+		for i := range pair[1] {
+			diff = max(diff, math.Abs(pair[0][i]-pair[1][i]))
+			scale = max(scale, math.Abs(pair[1][i]))
+			differ = differ || pair[0][i] != pair[1][i]
+		}
+		if diff > 1e-10*scale {
+			t.Errorf("%s: Winograd differs from direct by %.2g of their scale", name, diff/scale)
+		}
+		if name == "gradients" && !differ {
+			t.Error("Winograd gave the direct gradients bit for bit: was it used?")
+		}
 	}
 }

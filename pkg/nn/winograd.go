@@ -1,0 +1,352 @@
+package nn
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"github.com/bsam-dev/bsam/pkg/kernels"
+)
+
+// Winograd F(2×2, 3×3) convolution (Lavin & Gray 2016; the transforms and
+// their adjoints are kernels.WinogradInput and friends). A 3×3 stride-1
+// SAME convolution of an H×W image (H, W even) is cut into (H/2)·(W/2)
+// output tiles of 2×2, each computed from a 4×4 input window (windows
+// overlap by 2 pixels; the image is zero-padded by one pixel all round):
+//
+//	forward   V_p = (Bᵀ d B)_p            per tile, p = 0…15
+//	          M_p = V_p · U_p             tiles×Cin · Cin×Cout, U = G g Gᵀ
+//	          y   = Aᵀ M A (+ bias)       per tile
+//	backward  dM  = A dy Aᵀ               per tile
+//	          dU_p = V_pᵀ · dM_p,  dW += Gᵀ dU G
+//	          dV_p = dM_p · U_pᵀ,  dx += B dV Bᵀ  (into the padded image)
+//
+// The 16 products per direction carry 16/36 of the direct convolution's
+// multiplications; the transforms are additions only. It is the same
+// function as the direct convolution (rounding aside: float32 results
+// differ in the last bits, as they do between GEMM blockings), so it is an
+// engine choice (SetConvAlgorithm, engine.conv), never forced on a model.
+//
+// U and Uᵀ depend only on the weights: in a pass of a Net they are made
+// once and shared by the shards, packed for the GEMM kernels (derived.go),
+// like the direct convolution's flipped kernel.
+
+// ConvAlgorithm selects how ConvAuto computes 3×3 stride-1 convolutions.
+type ConvAlgorithm int
+
+const (
+	// ConvDirect computes every convolution directly (implicit GEMM or
+	// im2col): the default and the reference.
+	ConvDirect ConvAlgorithm = iota
+	// ConvAlgWinograd uses Winograd F(2×2, 3×3) for the 3×3 stride-1 SAME
+	// convolutions of even-sized images whose input and output channels
+	// are multiples of 16 (whole AVX-512 vectors), direct elsewhere and in
+	// bf16 precision.
+	ConvAlgWinograd
+)
+
+// String returns "direct" or "winograd".
+func (a ConvAlgorithm) String() string {
+	if a == ConvAlgWinograd {
+		return "winograd"
+	}
+	return "direct"
+}
+
+// ParseConvAlgorithm parses "direct" (or "", the default) and "winograd".
+func ParseConvAlgorithm(s string) (ConvAlgorithm, error) {
+	switch s {
+	case "", "direct":
+		return ConvDirect, nil
+	case "winograd":
+		return ConvAlgWinograd, nil
+	}
+	return ConvDirect, fmt.Errorf("unknown convolution algorithm %q (valid: direct, winograd)", s)
+}
+
+// SetConvAlgorithm makes the convolutions among layers (looking into Chain
+// and Residual blocks) use algorithm a where it applies. Call it before the
+// layers' Setup.
+func SetConvAlgorithm[T Float](layers []Layer[T], a ConvAlgorithm) {
+	for _, l := range layers {
+		switch v := l.(type) {
+		case *Conv2D[T]:
+			v.wino = a == ConvAlgWinograd
+		case *Chain[T]:
+			SetConvAlgorithm(v.Layers, a)
+		case *Residual[T]:
+			SetConvAlgorithm([]Layer[T]{v.Body}, a)
+			if v.Shortcut != nil {
+				SetConvAlgorithm([]Layer[T]{v.Shortcut}, a)
+			}
+		}
+	}
+}
+
+// withConvAlgorithm wraps a layer constructor so that every replica (and
+// every Clone) gets algorithm a.
+func withConvAlgorithm[T Float](build func() []Layer[T], a ConvAlgorithm) func() []Layer[T] {
+	if a == ConvDirect {
+		return build
+	}
+	return func() []Layer[T] {
+		l := build()
+		SetConvAlgorithm(l, a)
+		return l
+	}
+}
+
+// winogradApplies reports whether the layer runs as a Winograd convolution
+// on input shape in: forced (ConvWinograd) or asked for (wino) under
+// ConvAuto, for a 3×3 stride-1 SAME convolution of an even-sized image;
+// under ConvAuto also only with whole vectors of input and output channels.
+func (c *Conv2D[T]) winogradApplies(in Shape) bool {
+	fits := c.cfg.K == 3 && c.cfg.Stride == 1 && c.cfg.Padding == PadSame && in.H%2 == 0 && in.W%2 == 0
+	switch c.cfg.Method {
+	case ConvWinograd:
+		if !fits {
+			panic("nn: ConvWinograd needs a 3×3 stride-1 SAME convolution of an even-sized image")
+		}
+		return true
+	case ConvAuto:
+		// bf16 GEMMs stay direct: rounding the transformed operands to
+		// bf16 would add error the bf16 contract (PyTorch's autocast,
+		// direct convolutions) does not have.
+		return fits && c.wino && !c.bf16 && in.C%16 == 0 && c.cfg.Out%16 == 0
+	}
+	return false
+}
+
+// winogradAlloc sizes the buffers for n images: the padded input (xpad)
+// and input gradient (dxpad), (H+2)×(W+2) pixels per image, and the 16
+// transformed matrices of V and M.
+func (c *Conv2D[T]) winogradAlloc(n int) {
+	pix := n * (c.in.H + 2) * (c.in.W + 2)
+	tiles := n * c.th * c.tw
+	c.xpad = make([]T, pix*c.in.C) // borders stay zero
+	c.dxpad = make([]T, pix*c.in.C)
+	c.vw = make([]T, 16*tiles*c.in.C)
+	c.mw = make([]T, 16*tiles*c.cfg.Out)
+}
+
+// winogradForward computes y for ctx.N images of x.
+func (c *Conv2D[T]) winogradForward(ctx *Ctx, x, y []T) {
+	n, h, w, cin, cout := ctx.N, c.in.H, c.in.W, c.in.C, c.cfg.Out
+	tiles := n * c.th * c.tw
+	prs := (w + 2) * cin // padded row
+	for img := 0; img < n; img++ {
+		for r := 0; r < h; r++ {
+			copy(c.xpad[((img*(h+2)+r+1)*(w+2)+1)*cin:][:w*cin], x[(img*h+r)*w*cin:][:w*cin])
+		}
+	}
+	v, m := c.vw[:16*tiles*cin], c.mw[:16*tiles*cout]
+	vs, ms := tiles*cin, tiles*cout // matrix strides
+	for img := 0; img < n; img++ {
+		for ty := 0; ty < c.th; ty++ {
+			t0 := (img*c.th + ty) * c.tw
+			kernels.WinogradInput(c.tw, cin, c.xpad[(img*(h+2)+2*ty)*prs:], prs, v[t0*cin:], vs)
+		}
+	}
+	u, pu := c.winogradKernel(ctx, false)
+	for p := 0; p < 16; p++ {
+		if pu != nil {
+			pu.MulTerm(p, tiles, f32s(v[p*vs:]), cin, f32s(m[p*ms:]), cout)
+		} else {
+			gemm(c.bf16, false, false, tiles, cout, cin, 1, v[p*vs:], cin, u[p*cin*cout:], cout, 0, m[p*ms:], cout)
+		}
+	}
+	for img := 0; img < n; img++ {
+		for ty := 0; ty < c.th; ty++ {
+			t0 := (img*c.th + ty) * c.tw
+			kernels.WinogradOutput(c.tw, cout, m[t0*cout:], ms, y[(img*h+2*ty)*w*cout:], w*cout, c.b)
+		}
+	}
+}
+
+// winogradBackward accumulates dW from dy (db is done by Backward) and,
+// when dx is not nil, writes dx.
+func (c *Conv2D[T]) winogradBackward(ctx *Ctx, dy, dx []T) {
+	n, h, w, cin, cout := ctx.N, c.in.H, c.in.W, c.in.C, c.cfg.Out
+	tiles := n * c.th * c.tw
+	v, m := c.vw[:16*tiles*cin], c.mw[:16*tiles*cout]
+	vs, ms := tiles*cin, tiles*cout
+	for img := 0; img < n; img++ {
+		for ty := 0; ty < c.th; ty++ {
+			t0 := (img*c.th + ty) * c.tw
+			kernels.WinogradGradOutput(c.tw, cout, dy[(img*h+2*ty)*w*cout:], w*cout, m[t0*cout:], ms)
+		}
+	}
+	du := getWinoScratch[T](16 * cin * cout)
+	for p := 0; p < 16; p++ {
+		gemm(c.bf16, true, false, cin, cout, tiles, 1, v[p*vs:], cin, m[p*ms:], cout, 0, du[p*cin*cout:], cout)
+	}
+	kernels.WinogradKernelGrad(cin*cout, du, c.dw)
+	putWinoScratch(du)
+	if dx == nil {
+		return
+	}
+	ut, put := c.winogradKernel(ctx, true)
+	for p := 0; p < 16; p++ { // dV overwrites V, which dW no longer needs
+		if put != nil {
+			put.MulTerm(p, tiles, f32s(m[p*ms:]), cout, f32s(v[p*vs:]), cin)
+		} else {
+			gemm(c.bf16, false, false, tiles, cin, cout, 1, m[p*ms:], cout, ut[p*cout*cin:], cin, 0, v[p*vs:], cin)
+		}
+	}
+	prs := (w + 2) * cin
+	dxp := c.dxpad[:n*(h+2)*prs]
+	clear(dxp)
+	for img := 0; img < n; img++ {
+		for ty := 0; ty < c.th; ty++ {
+			t0 := (img*c.th + ty) * c.tw
+			kernels.WinogradGradInput(c.tw, cin, v[t0*cin:], vs, dxp[(img*(h+2)+2*ty)*prs:], prs)
+		}
+	}
+	for img := 0; img < n; img++ {
+		for r := 0; r < h; r++ {
+			copy(dx[(img*h+r)*w*cin:][:w*cin], dxp[((img*(h+2)+r+1)*(w+2)+1)*cin:][:w*cin])
+		}
+	}
+}
+
+// winogradKernel returns the transformed kernel for the forward products
+// (U: 16 matrices Cin×Cout) or, with transposed, for the dX products (Uᵀ:
+// 16 matrices Cout×Cin). In a float32 (not bf16) pass of a Net it returns
+// them packed for the GEMM kernels, made once per pass and shared by the
+// shards (derived.go), the transform written straight into the packed
+// layout by all cores at once (the other shards wait for it anyway: in
+// bSAM's sixteen passes per step this fill is on the critical path).
+// Otherwise it returns them unpacked, the layer's own, remade on every
+// call.
+func (c *Conv2D[T]) winogradKernel(ctx *Ctx, transposed bool) (u []T, pb *kernels.PackedB) {
+	cin, cout := c.in.C, c.cfg.Out
+	n := cin * cout
+	var z T
+	if ctx.derived == nil || !shareDerived || c.bf16 || unsafe.Sizeof(z) != 4 {
+		if c.wu == nil {
+			c.wu = make([]T, 41*n)
+		}
+		c.winogradFill(c.wu)
+		if transposed {
+			return c.wu[16*n : 32*n], nil
+		}
+		return c.wu[:16*n], nil
+	}
+	kind := derivedPackedWino
+	if transposed {
+		kind = derivedPackedWinoT
+	}
+	v, fill := ctx.derived.derivedFor(derivedKey{c.woff, kind}, func() any { return new(winoPacked) })
+	wp := v.(*winoPacked)
+	if fill != nil {
+		w := f32s(c.w)
+		rows := cin
+		if transposed {
+			if len(wp.wt) != 9*n {
+				wp.wt = make([]float32, 9*n)
+			}
+			wp.src, wp.cin, wp.cout = w, cin, cout
+			wp.pb.PrepareWinograd(cin, cout, wp.wt)
+			rows = cout
+		} else {
+			wp.wt = nil
+			wp.pb.PrepareWinograd(cout, cin, w)
+		}
+		parallelRows(wp, rows)
+		fill.Unlock()
+	}
+	return nil, &wp.pb
+}
+
+// winoPacked is a shared, packed Winograd kernel (U, or with wt Uᵀ, whose
+// source is the kernel with every tap transposed into wt).
+type winoPacked struct {
+	pb        kernels.PackedB
+	wt, src   []float32
+	cin, cout int
+	wg        sync.WaitGroup
+}
+
+// fillRows fills rows [r0, r1) of the packed terms: for Uᵀ, first the
+// same rows (output channels) of the transposed taps they are made from.
+func (wp *winoPacked) fillRows(r0, r1 int) {
+	if wp.wt != nil {
+		n, cin, cout := wp.cin*wp.cout, wp.cin, wp.cout
+		const tb = 16 // 16×16 blocks: whole cache lines on both sides
+		for tap := 0; tap < 9; tap++ {
+			src, dst := wp.src[tap*n:(tap+1)*n], wp.wt[tap*n:(tap+1)*n]
+			for o0 := r0; o0 < r1; o0 += tb {
+				o1 := min(o0+tb, r1)
+				for c0 := 0; c0 < cin; c0 += tb {
+					c1 := min(c0+tb, cin)
+					for ci := c0; ci < c1; ci++ {
+						row := src[ci*cout+o0 : ci*cout+o1]
+						for j, v := range row {
+							dst[(o0+j)*cin+ci] = v
+						}
+					}
+				}
+			}
+		}
+	}
+	wp.pb.PackWinogradRows(r0, r1)
+}
+
+func (wp *winoPacked) waitGroup() *sync.WaitGroup { return &wp.wg }
+
+// winogradFill writes U, Uᵀ and, after them, the kernel with each tap
+// transposed (Uᵀ is its transform) into buf (41·Cin·Cout values).
+func (c *Conv2D[T]) winogradFill(buf []T) {
+	cin, cout := c.in.C, c.cfg.Out
+	n := cin * cout
+	wt := buf[32*n : 41*n]
+	for tap := 0; tap < 9; tap++ {
+		transpose(wt[tap*n:(tap+1)*n], c.w[tap*n:(tap+1)*n], cin, cout)
+	}
+	kernels.WinogradKernel(n, c.w, buf[:16*n])
+	kernels.WinogradKernel(n, wt, buf[16*n:32*n])
+}
+
+// winoFree keeps the dU scratch of Winograd backward passes (16·Cin·Cout
+// values, up to 16 MiB for ResNet-18's 512-channel stage) for reuse: one
+// per backward pass running at a time, instead of one per layer and
+// replica. A buffer too small for the asking layer is dropped for a new
+// one, so after the first step nothing is allocated.
+var winoFree = struct {
+	sync.Mutex
+	f32 [][]float32
+	f64 [][]float64
+}{f32: make([][]float32, 0, 64), f64: make([][]float64, 0, 64)}
+
+// winoList returns the free list for T (the lists hold slices, not
+// interfaces, so that taking and returning a buffer allocates nothing).
+func winoList[T Float]() *[][]T {
+	var z T
+	if unsafe.Sizeof(z) == 4 {
+		return (*[][]T)(unsafe.Pointer(&winoFree.f32))
+	}
+	return (*[][]T)(unsafe.Pointer(&winoFree.f64))
+}
+
+func getWinoScratch[T Float](n int) []T {
+	winoFree.Lock()
+	l := winoList[T]()
+	var b []T
+	if k := len(*l); k > 0 {
+		b = (*l)[k-1]
+		*l = (*l)[:k-1]
+	}
+	winoFree.Unlock()
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
+}
+
+func putWinoScratch[T Float](b []T) {
+	winoFree.Lock()
+	if l := winoList[T](); len(*l) < cap(*l) {
+		*l = append(*l, b)
+	}
+	winoFree.Unlock()
+}
