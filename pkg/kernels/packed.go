@@ -26,6 +26,7 @@ type PackedB struct {
 	// are the terms (PrepareWinograd); plain holds them unpacked on the
 	// portable path (b then points at it).
 	wino  []float32
+	winoT bool // the terms transform wino's taps transposed (PrepareWinogradT)
 	plain []float32
 }
 
@@ -91,7 +92,7 @@ func (pb *PackedB) MulTerm(t, m int, a []float32, lda int, c []float32, ldc int)
 	if pb.wino != nil && pb.b == nil && p != pb.path {
 		// Packed for another path (tests change it): unpack this term.
 		plain := make([]float32, 16*pb.k*pb.n)
-		WinogradKernel(pb.k*pb.n, pb.wino, plain)
+		WinogradKernel(pb.k*pb.n, pb.winoSource(), plain)
 		Gemm(false, false, m, pb.n, pb.k, 1, a, lda, plain[t*pb.k*pb.n:], pb.n, 0, c, ldc)
 		return
 	}
@@ -120,13 +121,22 @@ func (pb *PackedB) MulTerm(t, m int, a []float32, lda int, c []float32, ldc int)
 // transforming w straight into the layout of the GEMM kernels (no
 // unpacked copy), so that several goroutines can fill disjoint row ranges
 // at once. w must not change while pb is used.
-func (pb *PackedB) PrepareWinograd(n, k int, w []float32) {
+func (pb *PackedB) PrepareWinograd(n, k int, w []float32) { pb.prepareWinograd(n, k, w, false) }
+
+// PrepareWinogradT is PrepareWinograd for the kernel whose taps are the
+// transposes of w's n×k taps (w[tap·n·k + col·k + row]): the Cout×Cin
+// terms of the input-gradient products from an HWIO kernel (n = Cin,
+// k = Cout). PackWinogradRows transposes block by block in cache, so the
+// transposed kernel is never written out.
+func (pb *PackedB) PrepareWinogradT(n, k int, w []float32) { pb.prepareWinograd(n, k, w, true) }
+
+func (pb *PackedB) prepareWinograd(n, k int, w []float32, trans bool) {
 	if n <= 0 || k <= 0 || len(w) < 9*k*n {
 		panic(fmt.Sprintf("kernels: PackedB.PrepareWinograd: %d values for 9 taps of %d×%d", len(w), k, n))
 	}
 	p := ActivePath()
 	same := pb.wino != nil && pb.n == n && pb.k == k && pb.path == p
-	pb.path, pb.n, pb.k, pb.terms, pb.ldb, pb.wino = p, n, k, 16, n, w
+	pb.path, pb.n, pb.k, pb.terms, pb.ldb, pb.wino, pb.winoT = p, n, k, 16, n, w, trans
 	pb.b = nil
 	if p == PathGeneric {
 		if len(pb.plain) != 16*k*n {
@@ -144,37 +154,85 @@ func (pb *PackedB) PrepareWinograd(n, k int, w []float32) {
 }
 
 // PackWinogradRows fills rows [r0, r1) of the 16 terms PrepareWinograd
-// set up.
+// (or PrepareWinogradT) set up.
 func (pb *PackedB) PackWinogradRows(r0, r1 int) {
 	if pb.wino == nil || r0 < 0 || r1 > pb.k || r0 > r1 {
 		panic(fmt.Sprintf("kernels: PackedB.PackWinogradRows: rows [%d, %d) of a Winograd PackedB of %d rows", r0, r1, pb.k))
 	}
 	n, k := pb.n, pb.k
-	if pb.path == PathGeneric {
+	if !pb.winoT {
 		for r := r0; r < r1; r++ {
-			winoKernel(k*n, k*n, n, pb.wino[r*n:], pb.plain[r*n:])
+			pb.packWinogradRow(r, pb.wino[r*n:], k*n)
 		}
+		return
+	}
+	// Transposed taps: gather a block of rows of all 9 taps into packing
+	// scratch (rows of w's taps are read whole), then transform from there.
+	s := getScratch()
+	defer putScratch(s)
+	mem := view[float32](s)
+	bs := max(1, min(32, len(mem)/(9*n)))
+	for b0 := r0; b0 < r1; b0 += bs {
+		rb := min(bs, r1-b0)
+		for tap := 0; tap < 9; tap++ {
+			src, dst := pb.wino[tap*n*k:(tap+1)*n*k], mem[tap*rb*n:(tap+1)*rb*n]
+			for j := 0; j < rb; j++ {
+				row, col := dst[j*n:(j+1)*n], src[b0+j:]
+				for c := range row {
+					row[c] = col[c*k]
+				}
+			}
+		}
+		for j := 0; j < rb; j++ {
+			pb.packWinogradRow(b0+j, mem[j*n:], rb*n)
+		}
+	}
+}
+
+// packWinogradRow transforms row r of the 16 terms from src, the row's
+// values of the 9 taps ns apart, into the packed layout (or plain on the
+// portable path).
+func (pb *PackedB) packWinogradRow(r int, src []float32, ns int) {
+	n, k := pb.n, pb.k
+	if pb.path == PathGeneric {
+		winoKernel(ns, k*n, n, src, pb.plain[r*n:])
 		return
 	}
 	_, nr, nrHalf := tile(pb.path)
 	ts := k * stripsWidth(n, nr, nrHalf) // term stride
+	pc := r / sKC * sKC
+	kc := min(sKC, k-pc)
 	for jc := 0; jc < n; jc += sNC {
 		nc := min(sNC, n-jc)
 		ncw := stripsWidth(nc, nr, nrHalf)
-		for r := r0; r < r1; r++ {
-			pc := r / sKC * sKC
-			kc := min(sKC, k-pc)
-			for j0 := 0; j0 < nc; j0 += nr {
-				w := min(nr, nc-j0)
-				sw := nr
-				if w <= nrHalf {
-					sw = nrHalf
-				}
-				off := jc*k + pc*ncw + j0*kc + (r-pc)*sw
-				winoKernel(k*n, ts, w, pb.wino[r*n+jc+j0:], pb.data[off:])
+		for j0 := 0; j0 < nc; j0 += nr {
+			w := min(nr, nc-j0)
+			sw := nr
+			if w <= nrHalf {
+				sw = nrHalf
+			}
+			off := jc*k + pc*ncw + j0*kc + (r-pc)*sw
+			winoKernel(ns, ts, w, src[jc+j0:], pb.data[off:])
+		}
+	}
+}
+
+// winoSource returns the kernel whose transforms are the terms, transposing
+// wino's taps for PrepareWinogradT (for the path-change fallback).
+func (pb *PackedB) winoSource() []float32 {
+	if !pb.winoT {
+		return pb.wino
+	}
+	n, k := pb.n, pb.k
+	w := make([]float32, 9*n*k)
+	for tap := 0; tap < 9; tap++ {
+		for c := 0; c < n; c++ {
+			for r := 0; r < k; r++ {
+				w[tap*n*k+r*n+c] = pb.wino[tap*n*k+c*k+r]
 			}
 		}
 	}
+	return w
 }
 
 // stripsWidth is the width of n columns packed into strips of nr (a last

@@ -186,7 +186,8 @@ func TestPackedMulTerm(t *testing.T) {
 // TestPackWinograd checks that a PackedB filled by PrepareWinograd and
 // PackWinogradRows (in two row ranges, as two goroutines would) multiplies
 // exactly as Gemm with the unpacked WinogradKernel terms, on every path and
-// after a path change: strips narrower than NR, k across KC, n across NC.
+// after a path change: strips narrower than NR, k across KC, n across NC;
+// and the same terms made by PrepareWinogradT from the transposed taps.
 func TestPackWinograd(t *testing.T) {
 	shapes := []struct{ n, k, m int }{{16, 16, 13}, {48, 40, 30}, {64, 300, 25}, {600, 20, 12}}
 	rng := rand.New(rand.NewPCG(11, 12))
@@ -208,20 +209,41 @@ func TestPackWinograd(t *testing.T) {
 				pb.PrepareWinograd(s.n, s.k, w)
 				pb.PackWinogradRows(s.k/3, s.k)
 				pb.PackWinogradRows(0, s.k/3)
-				for _, q := range Paths() {
-					for term := 0; term < 16; term += 5 {
-						restore := SetPath(q)
-						got := make([]float32, s.m*s.n)
-						want := make([]float32, s.m*s.n)
-						pb.MulTerm(term, s.m, a, s.k, got, s.n)
-						Gemm(false, false, s.m, s.n, s.k, 1, a, s.k, u[term*s.k*s.n:], s.n, 0, want, s.n)
-						restore()
-						if i := sameBits(got, want); i >= 0 {
-							t.Fatalf("packed on %v, run on %v, term %d: C[%d] = %g, want %g", p, q, term, i, got[i], want[i])
+				checkWinogradTerms(t, p, &pb, s.m, s.n, s.k, a, u)
+				// The same terms from the kernel with every tap transposed.
+				wt := make([]float32, len(w))
+				for tap := 0; tap < 9; tap++ {
+					for r := 0; r < s.k; r++ {
+						for c := 0; c < s.n; c++ {
+							wt[tap*s.k*s.n+c*s.k+r] = w[tap*s.k*s.n+r*s.n+c]
 						}
 					}
 				}
+				var pt PackedB
+				pt.PrepareWinogradT(s.n, s.k, wt)
+				pt.PackWinogradRows(s.k/2, s.k)
+				pt.PackWinogradRows(0, s.k/2)
+				checkWinogradTerms(t, p, &pt, s.m, s.n, s.k, a, u)
 			})
+		}
+	}
+}
+
+// checkWinogradTerms compares every fifth term of pb (packed on path p)
+// bit for bit with Gemm by the unpacked terms u, run on every path.
+func checkWinogradTerms(t *testing.T, p Path, pb *PackedB, m, n, k int, a, u []float32) {
+	t.Helper()
+	for _, q := range Paths() {
+		for term := 0; term < 16; term += 5 {
+			restore := SetPath(q)
+			got := make([]float32, m*n)
+			want := make([]float32, m*n)
+			pb.MulTerm(term, m, a, k, got, n)
+			Gemm(false, false, m, n, k, 1, a, k, u[term*k*n:], n, 0, want, n)
+			restore()
+			if i := sameBits(got, want); i >= 0 {
+				t.Fatalf("packed on %v, run on %v, term %d: C[%d] = %g, want %g", p, q, term, i, got[i], want[i])
+			}
 		}
 	}
 }

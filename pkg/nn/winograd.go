@@ -242,14 +242,9 @@ func (c *Conv2D[T]) winogradKernel(ctx *Ctx, transposed bool) (u []T, pb *kernel
 		w := f32s(c.w)
 		rows := cin
 		if transposed {
-			if len(wp.wt) != 9*n {
-				wp.wt = make([]float32, 9*n)
-			}
-			wp.src, wp.cin, wp.cout = w, cin, cout
-			wp.pb.PrepareWinograd(cin, cout, wp.wt)
+			wp.pb.PrepareWinogradT(cin, cout, w)
 			rows = cout
 		} else {
-			wp.wt = nil
 			wp.pb.PrepareWinograd(cout, cin, w)
 		}
 		parallelRows(wp, rows)
@@ -258,39 +253,14 @@ func (c *Conv2D[T]) winogradKernel(ctx *Ctx, transposed bool) (u []T, pb *kernel
 	return nil, &wp.pb
 }
 
-// winoPacked is a shared, packed Winograd kernel (U, or with wt Uᵀ, whose
-// source is the kernel with every tap transposed into wt).
+// winoPacked is a shared, packed Winograd kernel (U, or Uᵀ made from the
+// kernel's transposed taps).
 type winoPacked struct {
-	pb        kernels.PackedB
-	wt, src   []float32
-	cin, cout int
-	wg        sync.WaitGroup
+	pb kernels.PackedB
+	wg sync.WaitGroup
 }
 
-// fillRows fills rows [r0, r1) of the packed terms: for Uᵀ, first the
-// same rows (output channels) of the transposed taps they are made from.
-func (wp *winoPacked) fillRows(r0, r1 int) {
-	if wp.wt != nil {
-		n, cin, cout := wp.cin*wp.cout, wp.cin, wp.cout
-		const tb = 16 // 16×16 blocks: whole cache lines on both sides
-		for tap := 0; tap < 9; tap++ {
-			src, dst := wp.src[tap*n:(tap+1)*n], wp.wt[tap*n:(tap+1)*n]
-			for o0 := r0; o0 < r1; o0 += tb {
-				o1 := min(o0+tb, r1)
-				for c0 := 0; c0 < cin; c0 += tb {
-					c1 := min(c0+tb, cin)
-					for ci := c0; ci < c1; ci++ {
-						row := src[ci*cout+o0 : ci*cout+o1]
-						for j, v := range row {
-							dst[(o0+j)*cin+ci] = v
-						}
-					}
-				}
-			}
-		}
-	}
-	wp.pb.PackWinogradRows(r0, r1)
-}
+func (wp *winoPacked) fillRows(r0, r1 int) { wp.pb.PackWinogradRows(r0, r1) }
 
 func (wp *winoPacked) waitGroup() *sync.WaitGroup { return &wp.wg }
 

@@ -100,3 +100,34 @@ func TestWinogradNetSameBits(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkWinogradFill times filling the shared packed kernels of one
+// 512→512 layer (ResNet-18's last stage): U for the forward products and
+// Uᵀ (with the per-tap transposition) for the dX products, as every
+// training pass does once.
+func BenchmarkWinogradFill(b *testing.B) {
+	const cin, cout = 512, 512
+	w := make([]float32, 9*cin*cout)
+	for i := range w {
+		w[i] = float32(i%13) - 6
+	}
+	for _, transposed := range []bool{false, true} {
+		name := "U"
+		if transposed {
+			name = "UT"
+		}
+		b.Run(name, func(b *testing.B) {
+			wp := new(winoPacked)
+			for b.Loop() {
+				if transposed {
+					wp.pb.PrepareWinogradT(cin, cout, w)
+					parallelRows(wp, cout)
+				} else {
+					wp.pb.PrepareWinograd(cout, cin, w)
+					parallelRows(wp, cin)
+				}
+			}
+			b.ReportMetric(float64(9*cin*cout*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s-of-w")
+		})
+	}
+}
