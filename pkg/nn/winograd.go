@@ -224,13 +224,9 @@ func (c *Conv2D[T]) winogradKernel(ctx *Ctx, transposed bool) (u []T, pb *kernel
 	var z T
 	if ctx.derived == nil || !shareDerived || c.bf16 || unsafe.Sizeof(z) != 4 {
 		if c.wu == nil {
-			c.wu = make([]T, 41*n)
+			c.wu = make([]T, 25*n)
 		}
-		c.winogradFill(c.wu)
-		if transposed {
-			return c.wu[16*n : 32*n], nil
-		}
-		return c.wu[:16*n], nil
+		return c.winogradFill(c.wu, transposed), nil
 	}
 	kind := derivedPackedWino
 	if transposed {
@@ -264,17 +260,22 @@ func (wp *winoPacked) fillRows(r0, r1 int) { wp.pb.PackWinogradRows(r0, r1) }
 
 func (wp *winoPacked) waitGroup() *sync.WaitGroup { return &wp.wg }
 
-// winogradFill writes U, Uᵀ and, after them, the kernel with each tap
-// transposed (Uᵀ is its transform) into buf (41·Cin·Cout values).
-func (c *Conv2D[T]) winogradFill(buf []T) {
+// winogradFill writes U (16 planes Cin×Cout) or, when transposed, Uᵀ
+// (16 planes Cout×Cin, the transform of the kernel with each tap
+// transposed, which goes after them) into buf (25·Cin·Cout values) and
+// returns the 16 planes: the one a Forward or a Backward needs.
+func (c *Conv2D[T]) winogradFill(buf []T, transposed bool) []T {
 	cin, cout := c.in.C, c.cfg.Out
 	n := cin * cout
-	wt := buf[32*n : 41*n]
-	for tap := 0; tap < 9; tap++ {
-		transpose(wt[tap*n:(tap+1)*n], c.w[tap*n:(tap+1)*n], cin, cout)
+	u, w := buf[:16*n], c.w
+	if transposed {
+		w = buf[16*n : 25*n]
+		for tap := 0; tap < 9; tap++ {
+			transpose(w[tap*n:(tap+1)*n], c.w[tap*n:(tap+1)*n], cin, cout)
+		}
 	}
-	kernels.WinogradKernel(n, c.w, buf[:16*n])
-	kernels.WinogradKernel(n, wt, buf[16*n:32*n])
+	kernels.WinogradKernel(n, w, u)
+	return u
 }
 
 // winoFree keeps the dU scratch of Winograd backward passes (16·Cin·Cout
