@@ -161,47 +161,68 @@ func (pb *PackedB) PackWinogradRows(r0, r1 int) {
 	}
 	n, k := pb.n, pb.k
 	if !pb.winoT {
-		for r := r0; r < r1; r++ {
-			pb.packWinogradRow(r, pb.wino[r*n:], k*n)
+		for b0 := r0; b0 < r1; b0 += winoRowBlock {
+			pb.packWinogradBlock(b0, min(b0+winoRowBlock, r1), pb.wino[b0*n:], k*n)
 		}
 		return
 	}
-	// Transposed taps: gather a block of rows of all 9 taps into packing
-	// scratch (rows of w's taps are read whole), then transform from there.
+	// Transposed taps: transpose a block of rows of all 9 taps into
+	// packing scratch (16×16 tiles in registers on the AVX-512 path), then
+	// transform from there.
 	s := getScratch()
 	defer putScratch(s)
 	mem := view[float32](s)
-	bs := max(1, min(32, len(mem)/(9*n)))
+	bs := max(1, min(winoRowBlock, len(mem)/(9*n)))
 	for b0 := r0; b0 < r1; b0 += bs {
 		rb := min(bs, r1-b0)
 		for tap := 0; tap < 9; tap++ {
-			src, dst := pb.wino[tap*n*k:(tap+1)*n*k], mem[tap*rb*n:(tap+1)*rb*n]
-			for j := 0; j < rb; j++ {
-				row, col := dst[j*n:(j+1)*n], src[b0+j:]
-				for c := range row {
-					row[c] = col[c*k]
-				}
-			}
+			transposeRows(pb.wino[tap*n*k:(tap+1)*n*k], k, b0, rb, n, mem[tap*rb*n:(tap+1)*rb*n])
 		}
-		for j := 0; j < rb; j++ {
-			pb.packWinogradRow(b0+j, mem[j*n:], rb*n)
+		pb.packWinogradBlock(b0, b0+rb, mem, rb*n)
+	}
+}
+
+// winoRowBlock is how many rows PackWinogradRows transforms strip by
+// strip: the packed rows of a strip are contiguous, so each of the 16
+// terms is written as one stream, and the block's source rows stay in
+// cache from one strip to the next.
+const winoRowBlock = 32
+
+// transposeRows writes rows [b0, b0+rb) of the transpose of the n×k matrix
+// src: dst[j·n + c] = src[c·k + b0 + j] for j < rb, c < n.
+func transposeRows(src []float32, k, b0, rb, n int, dst []float32) {
+	j0, n16 := 0, 0
+	if winoAsm(16, dst) {
+		n16 = n &^ 15
+		for ; n16 > 0 && j0+16 <= rb; j0 += 16 {
+			transpose16AVX512(&src[b0+j0], k, &dst[j0*n], n, n16/16)
+		}
+	}
+	for j := 0; j < rb; j++ {
+		c0 := 0
+		if j < j0 {
+			c0 = n16 // the assembly did columns [0, n16) of these rows
+		}
+		row, col := dst[j*n:(j+1)*n], src[b0+j:]
+		for c := c0; c < n; c++ {
+			row[c] = col[c*k]
 		}
 	}
 }
 
-// packWinogradRow transforms row r of the 16 terms from src, the row's
-// values of the 9 taps ns apart, into the packed layout (or plain on the
-// portable path).
-func (pb *PackedB) packWinogradRow(r int, src []float32, ns int) {
+// packWinogradBlock transforms rows [r0, r1) of the 16 terms from src, row
+// r at src[(r−r0)·n:] and the 9 taps ns apart, into the packed layout (or
+// plain on the portable path), strip by strip.
+func (pb *PackedB) packWinogradBlock(r0, r1 int, src []float32, ns int) {
 	n, k := pb.n, pb.k
 	if pb.path == PathGeneric {
-		winoKernel(ns, k*n, n, src, pb.plain[r*n:])
+		for r := r0; r < r1; r++ {
+			winoKernel(ns, k*n, n, src[(r-r0)*n:], pb.plain[r*n:])
+		}
 		return
 	}
 	_, nr, nrHalf := tile(pb.path)
 	ts := k * stripsWidth(n, nr, nrHalf) // term stride
-	pc := r / sKC * sKC
-	kc := min(sKC, k-pc)
 	for jc := 0; jc < n; jc += sNC {
 		nc := min(sNC, n-jc)
 		ncw := stripsWidth(nc, nr, nrHalf)
@@ -211,8 +232,12 @@ func (pb *PackedB) packWinogradRow(r int, src []float32, ns int) {
 			if w <= nrHalf {
 				sw = nrHalf
 			}
-			off := jc*k + pc*ncw + j0*kc + (r-pc)*sw
-			winoKernel(ns, ts, w, src[jc+j0:], pb.data[off:])
+			for r := r0; r < r1; r++ {
+				pc := r / sKC * sKC
+				kc := min(sKC, k-pc)
+				off := jc*k + pc*ncw + j0*kc + (r-pc)*sw
+				winoKernel(ns, ts, w, src[(r-r0)*n+jc+j0:], pb.data[off:])
+			}
 		}
 	}
 }

@@ -189,7 +189,7 @@ func TestPackedMulTerm(t *testing.T) {
 // after a path change: strips narrower than NR, k across KC, n across NC;
 // and the same terms made by PrepareWinogradT from the transposed taps.
 func TestPackWinograd(t *testing.T) {
-	shapes := []struct{ n, k, m int }{{16, 16, 13}, {48, 40, 30}, {64, 300, 25}, {600, 20, 12}}
+	shapes := []struct{ n, k, m int }{{16, 16, 13}, {48, 40, 30}, {64, 300, 25}, {600, 20, 12}, {40, 70, 9}}
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, p := range Paths() {
 		var pb PackedB
@@ -224,6 +224,45 @@ func TestPackWinograd(t *testing.T) {
 				pt.PackWinogradRows(s.k/2, s.k)
 				pt.PackWinogradRows(0, s.k/2)
 				checkWinogradTerms(t, p, &pt, s.m, s.n, s.k, a, u)
+			})
+		}
+	}
+}
+
+// TestTransposeRows checks PrepareWinogradT's block transposition against
+// the definition on every path: widths with and without a remainder past
+// whole 16×16 tiles, row blocks of fewer than, exactly and more than 16
+// rows, from row offsets that are not multiples of 16.
+func TestTransposeRows(t *testing.T) {
+	cases := []struct{ n, k, b0, rb int }{
+		{16, 16, 0, 16}, {16, 40, 3, 16}, {48, 40, 5, 35}, {37, 50, 1, 33}, {8, 20, 2, 17}, {64, 20, 4, 9},
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, p := range Paths() {
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("%v/n%d_k%d_b%d_r%d", p, c.n, c.k, c.b0, c.rb), func(t *testing.T) {
+				defer SetPath(p)()
+				src := make([]float32, c.n*c.k)
+				for i := range src {
+					src[i] = rng.Float32()
+				}
+				dst := make([]float32, c.rb*c.n+5)
+				for i := range dst {
+					dst[i] = -1
+				}
+				transposeRows(src, c.k, c.b0, c.rb, c.n, dst[:c.rb*c.n])
+				for j := 0; j < c.rb; j++ {
+					for col := 0; col < c.n; col++ {
+						if got, want := dst[j*c.n+col], src[col*c.k+c.b0+j]; got != want {
+							t.Fatalf("dst[%d][%d] = %g, want src[%d][%d] = %g", j, col, got, col, c.b0+j, want)
+						}
+					}
+				}
+				for i := c.rb * c.n; i < len(dst); i++ {
+					if dst[i] != -1 {
+						t.Fatalf("wrote past the block at %d", i)
+					}
+				}
 			})
 		}
 	}

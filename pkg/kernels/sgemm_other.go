@@ -49,8 +49,9 @@ func winoGradInAVX512(dv *float32, ps int, dx *float32, rs, c, ntiles int)      
 func sgemmPackedTerm(p Path, m, n, k int, a []float32, lda int, pre []float32, c []float32, ldc int) {
 	panic("kernels: no assembly kernels on this architecture")
 }
-func winoKernelAVX512(w *float32, ns int, u *float32, nd, cnt int)  {}
-func winoKernelGradAVX512(du *float32, n int, dw *float32, cnt int) {}
+func winoKernelAVX512(w *float32, ns int, u *float32, nd, cnt int)       {}
+func winoKernelGradAVX512(du *float32, n int, dw *float32, cnt int)      {}
+func transpose16AVX512(src *float32, ss int, dst *float32, ds, nblk int) {}
 
 // tile is never called on this architecture (only PathGeneric exists,
 // which packs nothing).

@@ -395,4 +395,67 @@ w("\tVZEROUPPER")
 w("\tRET")
 w("")
 
+# transpose16AVX512(src *float32, ss int, dst *float32, ds, nblk int)
+#   for nblk 16×16 blocks b: dst[j·ds + 16b + i] = src[(16b + i)·ss + j]
+#   (block b reads 16 rows of src from row 16b, writes 16 columns of dst
+#   from column 16b): the per-tap transposition of PackedB.PrepareWinogradT.
+# Three stages of shuffles: 32-bit unpacks within 128-bit lanes, 64-bit
+# unpacks, then two rounds of 128-bit lane shuffles.
+w("// func transpose16AVX512(src *float32, ss int, dst *float32, ds, nblk int)")
+w("TEXT ·transpose16AVX512(SB), NOSPLIT, $0-40")
+body = ["MOVQ src+0(FP), AX", "MOVQ ss+8(FP), R8", bytes_("R8"), "LEAQ (R8)(R8*2), R9",
+        "LEAQ (AX)(R8*4), BX", "LEAQ (BX)(R8*4), DX", "LEAQ (DX)(R8*4), SI",
+        "MOVQ R8, R15", "SHLQ $4, R15",  # 16 rows of src
+        "MOVQ dst+16(FP), DI", "MOVQ ds+24(FP), R10", bytes_("R10"), "LEAQ (R10)(R10*2), R11",
+        "LEAQ (DI)(R10*4), R12", "LEAQ (R12)(R10*4), R13", "LEAQ (R13)(R10*4), R14",
+        "MOVQ nblk+32(FP), CX", "TESTQ CX, CX", "JEQ transpose16done"]
+for l in body: w("\t" + l)
+w("transpose16loop:")
+def rows(bases, s, s3):
+    a = []
+    for b in bases:
+        a += ["(%s)" % b, "(%s)(%s*1)" % (b, s), "(%s)(%s*2)" % (b, s), "(%s)(%s*1)" % (b, s3)]
+    return a
+src_rows = rows(["AX", "BX", "DX", "SI"], "R8", "R9")
+dst_rows = rows(["DI", "R12", "R13", "R14"], "R10", "R11")
+L = []
+for i in range(16):
+    L.append("VMOVUPS %s, %s" % (src_rows[i], Z(i)))
+# t[2i], t[2i+1] = unpacklo/hi(r[2i], r[2i+1])        (Z16..Z31)
+for i in range(8):
+    L.append("VUNPCKLPS %s, %s, %s" % (Z(2*i+1), Z(2*i), Z(16+2*i)))
+    L.append("VUNPCKHPS %s, %s, %s" % (Z(2*i+1), Z(2*i), Z(17+2*i)))
+# u[4g+q]: rows 4g..4g+3 of columns q, q+4, q+8, q+12 (one per lane)  (Z0..Z15)
+for g in range(4):
+    t = lambda j: Z(16 + 4*g + j)
+    L.append("VUNPCKLPD %s, %s, %s" % (t(2), t(0), Z(4*g+0)))
+    L.append("VUNPCKHPD %s, %s, %s" % (t(2), t(0), Z(4*g+1)))
+    L.append("VUNPCKLPD %s, %s, %s" % (t(3), t(1), Z(4*g+2)))
+    L.append("VUNPCKHPD %s, %s, %s" % (t(3), t(1), Z(4*g+3)))
+# v = lanes 0,1 (0x44) or 2,3 (0xEE) of u[q] and u[4+q]; likewise of u[8+q], u[12+q]  (Z16..Z31)
+for q in range(4):
+    L.append("VSHUFF32X4 $0x44, %s, %s, %s" % (Z(4+q), Z(q), Z(16+4*q)))
+    L.append("VSHUFF32X4 $0xEE, %s, %s, %s" % (Z(4+q), Z(q), Z(17+4*q)))
+    L.append("VSHUFF32X4 $0x44, %s, %s, %s" % (Z(12+q), Z(8+q), Z(18+4*q)))
+    L.append("VSHUFF32X4 $0xEE, %s, %s, %s" % (Z(12+q), Z(8+q), Z(19+4*q)))
+# column 4L+q: lane L of u[q], u[4+q], u[8+q], u[12+q]
+for q in range(4):
+    v, v2, x, x2 = Z(16+4*q), Z(17+4*q), Z(18+4*q), Z(19+4*q)
+    L.append("VSHUFF32X4 $0x88, %s, %s, %s" % (x, v, Z(q)))
+    L.append("VSHUFF32X4 $0xDD, %s, %s, %s" % (x, v, Z(4+q)))
+    L.append("VSHUFF32X4 $0x88, %s, %s, %s" % (x2, v2, Z(8+q)))
+    L.append("VSHUFF32X4 $0xDD, %s, %s, %s" % (x2, v2, Z(12+q)))
+for c in range(16):
+    L.append("VMOVUPS %s, %s" % (Z(c), dst_rows[c]))
+for p_ in ["AX", "BX", "DX", "SI"]:
+    L.append("ADDQ R15, %s" % p_)
+for p_ in ["DI", "R12", "R13", "R14"]:
+    L.append("ADDQ $64, %s" % p_)
+L += ["DECQ CX", "JNZ transpose16loop"]
+for l in L: w("\t" + l)
+w("transpose16done:")
+w("\tVZEROUPPER")
+w("\tRET")
+w("")
+
 open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "winograd_amd64.s"), "w").write("\n".join(out))
