@@ -81,19 +81,31 @@ type ConcurrentNoise[T nn.Float] interface {
 // that run at once when each sub-batch's pass has shards shards (each shard
 // a goroutine of its own) and procs cores can run goroutines:
 //
-//	P = min(m, max(1, ⌊procs/shards⌋)),
+//	P = min(m, max(1, ⌊o·procs/shards⌋)),  o = 2 if shards > 1, else 1,
 //
 // then lowered to ⌈m/⌈m/P⌉⌉, the fewest slots that finish the step in the
 // same number of groups (procs 6, shards 1, m 8: P 6 → 4, two groups of 4
-// instead of 6 + 2). Each slot beyond the first holds a network replica
-// (parameters, gradients and the activations of its shards), so the memory
-// grows with P only where there are cores to use it: with 2 cores and 2
-// shards per sub-batch, P is 1 and the step runs as it always did.
+// instead of 6 + 2). With several shards per pass, up to two shard
+// goroutines per core (o = 2): a pass's shards wait for each other at every
+// layer (BatchNorm's all-reduce, the shared Winograd kernels being filled,
+// the gradient reduction) and for the optimizer's element-wise work between
+// passes, and a second sub-batch's shards fill those waits. One shard per
+// pass has no such waits, so one goroutine per core. Each slot beyond the
+// first holds a network replica (parameters, gradients and the activations
+// of its shards), so the memory grows with P only where there are cores to
+// use it: ResNet-20-FRN bSAM at batch 200 (2 shards per sub-batch) runs 2
+// sub-batches at once on 2 cores. The slots only schedule: the step is
+// bit-identical for every P.
 func SubBatchConcurrency(m, shards, procs int) int {
 	if m <= 1 {
 		return 1
 	}
-	p := min(m, max(1, procs/max(shards, 1)))
+	shards = max(shards, 1)
+	o := 1
+	if shards > 1 {
+		o = 2
+	}
+	p := min(m, max(1, o*procs/shards))
 	groups := (m + p - 1) / p
 	return (m + groups - 1) / groups
 }

@@ -193,19 +193,21 @@ func testParallelSubBatches[T nn.Float](t *testing.T) {
 // sub-batches.
 func TestSubBatchConcurrency(t *testing.T) {
 	for _, c := range []struct{ m, shards, procs, want int }{
-		{8, 2, 2, 1},  // ResNet-20-FRN at batch 200 on 2 cores: as before
+		{8, 2, 2, 2},  // ResNet-20-FRN at batch 200 on 2 cores: two shard goroutines per core
 		{8, 2, 1, 1},  // fewer cores than shards
-		{8, 2, 3, 1},  // ⌊3/2⌋
-		{8, 2, 4, 2},  // 4 groups of 2
-		{8, 2, 6, 3},  // 3 groups: 3, 3, 2
+		{8, 2, 3, 3},  // ⌊6/2⌋ = 3: groups of 3, 3, 2
+		{8, 2, 4, 4},  // 2 groups of 4
+		{8, 2, 6, 4},  // ⌊12/2⌋ = 6 → 4: two groups either way
 		{8, 2, 16, 8}, // 16 cores: all at once
 		{8, 2, 64, 8}, // never more than m
-		{8, 1, 2, 2},  // MLP: one shard per sub-batch
+		{8, 3, 2, 1},  // ⌊4/3⌋
+		{8, 1, 2, 2},  // MLP: one shard per sub-batch, one goroutine per core
 		{8, 1, 6, 4},  // 6 → 4: two groups either way
 		{8, 1, 5, 4},  // 5 → 4: two groups either way
 		{8, 1, 7, 4},  // 7 → 4
 		{1, 1, 16, 1}, // no sub-batches
-		{6, 4, 16, 3}, // 16/4 = 4 → 3: two groups either way
+		{6, 4, 16, 6}, // ⌊32/4⌋ = 8, at most m
+		{6, 4, 5, 2},  // ⌊10/4⌋ = 2: 3 groups of 2
 	} {
 		if got := SubBatchConcurrency(c.m, c.shards, c.procs); got != c.want {
 			t.Errorf("SubBatchConcurrency(m=%d, shards=%d, procs=%d) = %d, want %d", c.m, c.shards, c.procs, got, c.want)
