@@ -51,9 +51,12 @@ afterwards (measured: ~0.05 per step after 800 steps of ResNet-20-FRN).
 in --json): the batch's shards for SGD and evaluation; for bSAM, whose m
 sub-batches run concurrently on network replicas, m × the shards of one
 sub-batch. A step can use that many cores. "running" is how many run at once at
-this GOMAXPROCS (bSAM: concurrent sub-batches × shards per sub-batch; a replica
-is built per concurrent sub-batch, so memory grows only where cores are there
-to use it).
+this GOMAXPROCS (at most GOMAXPROCS; bSAM: min(GOMAXPROCS, concurrent
+sub-batches × shards per sub-batch), and in brackets the concurrent
+sub-batches). With several shards per sub-batch, bSAM keeps up to two shard
+goroutines per core in flight, so that one sub-batch's waits at each layer are
+filled by another's shards; each concurrent sub-batch beyond the first holds a
+network replica, so memory grows with them.
 
 --scaling times the SGD and bSAM steps at GOMAXPROCS 1, 2, 4, … up to the CPU
 count and prints img/s, the speed-up over one core and the parallel efficiency

@@ -190,7 +190,12 @@ const winoRowBlock = 32
 
 // transposeRows writes rows [b0, b0+rb) of the transpose of the n×k matrix
 // src: dst[j·n + c] = src[c·k + b0 + j] for j < rb, c < n.
+// The assembly reads and writes without bounds checks, so the extents are
+// checked here.
 func transposeRows(src []float32, k, b0, rb, n int, dst []float32) {
+	if b0 < 0 || rb < 0 || b0+rb > k || len(src) < n*k || len(dst) < rb*n {
+		panic(fmt.Sprintf("kernels: transposeRows: rows [%d, %d) of %d, %d×%d source of %d values, destination of %d", b0, b0+rb, k, n, k, len(src), len(dst)))
+	}
 	j0, n16 := 0, 0
 	if winoAsm(16, dst) {
 		n16 = n &^ 15

@@ -92,8 +92,8 @@ type ConcurrentNoise[T nn.Float] interface {
 // passes, and a second sub-batch's shards fill those waits. One shard per
 // pass has no such waits, so one goroutine per core. Each slot beyond the
 // first holds a network replica (parameters, gradients and the activations
-// of its shards), so the memory grows with P only where there are cores to
-// use it: ResNet-20-FRN bSAM at batch 200 (2 shards per sub-batch) runs 2
+// of its shards), so the memory grows with P only where there are cores, or
+// waits, to use it: ResNet-20-FRN bSAM at batch 200 (2 shards per sub-batch) runs 2
 // sub-batches at once on 2 cores. The slots only schedule: the step is
 // bit-identical for every P.
 func SubBatchConcurrency(m, shards, procs int) int {
