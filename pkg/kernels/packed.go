@@ -172,7 +172,12 @@ func (pb *PackedB) PackWinogradRows(r0, r1 int) {
 	s := getScratch()
 	defer putScratch(s)
 	mem := view[float32](s)
-	bs := max(1, min(winoRowBlock, len(mem)/(9*n)))
+	bs := min(winoRowBlock, len(mem)/(9*n))
+	if bs >= 16 {
+		bs &^= 15 // whole 16×16 tiles for the assembly
+	} else if bs < 1 {
+		bs, mem = 1, make([]float32, 9*n) // wider than the scratch: one row at a time
+	}
 	for b0 := r0; b0 < r1; b0 += bs {
 		rb := min(bs, r1-b0)
 		for tap := 0; tap < 9; tap++ {

@@ -189,7 +189,7 @@ func TestPackedMulTerm(t *testing.T) {
 // after a path change: strips narrower than NR, k across KC, n across NC;
 // and the same terms made by PrepareWinogradT from the transposed taps.
 func TestPackWinograd(t *testing.T) {
-	shapes := []struct{ n, k, m int }{{16, 16, 13}, {48, 40, 30}, {64, 300, 25}, {600, 20, 12}, {40, 70, 9}}
+	shapes := []struct{ n, k, m int }{{16, 16, 13}, {48, 40, 30}, {64, 300, 25}, {600, 20, 12}, {40, 70, 9}, {40000, 2, 3}}
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, p := range Paths() {
 		var pb PackedB
