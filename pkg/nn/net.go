@@ -101,8 +101,7 @@ func NewNet[T Float](in Shape, classes int, build func() []Layer[T], o NetOption
 	if o.ShardSize <= 0 {
 		o.ShardSize = DefaultShardSize
 	}
-	build = withPrecision(build, o.Precision)
-	build = withConvAlgorithm(build, o.Conv)
+	build = withEngine(build, o.Precision, o.Conv)
 	layers := build()
 	var b Builder
 	out := Assemble(&b, in, layers)

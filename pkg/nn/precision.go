@@ -70,31 +70,25 @@ func SetPrecision[T Float](layers []Layer[T], p Precision) {
 	if p == BF16 && unsafe.Sizeof(T(0)) != 4 {
 		panic("nn: bf16 precision needs a float32 network")
 	}
-	for _, l := range layers {
-		switch v := l.(type) {
-		case bf16Layer:
+	eachLayer(layers, func(l Layer[T]) {
+		if v, ok := l.(bf16Layer); ok {
 			v.setBF16(p == BF16)
-		case *Chain[T]:
-			SetPrecision(v.Layers, p)
-		case *Residual[T]:
-			SetPrecision([]Layer[T]{v.Body}, p)
-			if v.Shortcut != nil {
-				SetPrecision([]Layer[T]{v.Shortcut}, p)
-			}
 		}
-	}
+	})
 }
 
-// withPrecision wraps a layer constructor so that every replica (and
-// every Clone, which reuses the constructor) gets precision p.
-func withPrecision[T Float](build func() []Layer[T], p Precision) func() []Layer[T] {
-	if p == FP32 {
+// withEngine wraps a layer constructor so that every replica (and every
+// Clone, which reuses the constructor) gets precision p and convolution
+// algorithm a.
+func withEngine[T Float](build func() []Layer[T], p Precision, a ConvAlgorithm) func() []Layer[T] {
+	if p == FP32 && a == ConvDirect {
 		return build
 	}
 	SetPrecision[T](nil, p) // the float32 check, before any build
 	return func() []Layer[T] {
 		l := build()
 		SetPrecision(l, p)
+		SetConvAlgorithm(l, a)
 		return l
 	}
 }

@@ -205,3 +205,21 @@ func NewBasicBlockV1[T Float](name string, out, stride int, project bool) *Resid
 	}
 	return r
 }
+
+// eachLayer calls f for every layer among layers that is no Chain or
+// Residual, looking into those (a Residual's body, then its shortcut).
+func eachLayer[T Float](layers []Layer[T], f func(Layer[T])) {
+	for _, l := range layers {
+		switch v := l.(type) {
+		case *Chain[T]:
+			eachLayer(v.Layers, f)
+		case *Residual[T]:
+			eachLayer([]Layer[T]{v.Body}, f)
+			if v.Shortcut != nil {
+				eachLayer([]Layer[T]{v.Shortcut}, f)
+			}
+		default:
+			f(l)
+		}
+	}
+}

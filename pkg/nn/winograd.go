@@ -68,32 +68,11 @@ func ParseConvAlgorithm(s string) (ConvAlgorithm, error) {
 // and Residual blocks) use algorithm a where it applies. Call it before the
 // layers' Setup.
 func SetConvAlgorithm[T Float](layers []Layer[T], a ConvAlgorithm) {
-	for _, l := range layers {
-		switch v := l.(type) {
-		case *Conv2D[T]:
-			v.wino = a == ConvAlgWinograd
-		case *Chain[T]:
-			SetConvAlgorithm(v.Layers, a)
-		case *Residual[T]:
-			SetConvAlgorithm([]Layer[T]{v.Body}, a)
-			if v.Shortcut != nil {
-				SetConvAlgorithm([]Layer[T]{v.Shortcut}, a)
-			}
+	eachLayer(layers, func(l Layer[T]) {
+		if c, ok := l.(*Conv2D[T]); ok {
+			c.wino = a == ConvAlgWinograd
 		}
-	}
-}
-
-// withConvAlgorithm wraps a layer constructor so that every replica (and
-// every Clone) gets algorithm a.
-func withConvAlgorithm[T Float](build func() []Layer[T], a ConvAlgorithm) func() []Layer[T] {
-	if a == ConvDirect {
-		return build
-	}
-	return func() []Layer[T] {
-		l := build()
-		SetConvAlgorithm(l, a)
-		return l
-	}
+	})
 }
 
 // winogradApplies reports whether the layer runs as a Winograd convolution
