@@ -34,9 +34,9 @@ def signmask():
 def bytes_(reg):
     return "SHLQ $2, %s" % reg
 
-def grid(bases, idx):
-    """Addresses of a 4x4 grid: element (i, j) at bases[i] + idx[j]."""
-    return [[("(%s)" % b) if x is None else ("(%s)(%s)" % (b, x)) for x in idx] for b in bases]
+def addr(base, idx):
+    """The operand (base) or (base)(idx), for idx None or a scaled index."""
+    return ("(%s)" % base) if idx is None else ("(%s)(%s)" % (base, idx))
 
 def tail(lab, tile_ptrs, vec_ptrs, cb_from):
     # end of the channel loop: vec_ptrs advanced by 64 per step already;
@@ -75,7 +75,7 @@ rows = [None, "R8*1", "R8*2", "R9*1"]
 L = []
 for i in range(4):
     for j in range(4):
-        a = ("(%s)" % cols[j]) if rows[i] is None else ("(%s)(%s)" % (cols[j], rows[i]))
+        a = addr(cols[j], rows[i])
         L.append("VMOVUPS %s, %s" % (a, Z(4 * i + j)))
 d = lambda i, j: Z(4 * i + j)
 t = lambda i, j: Z(16 + 4 * i + j)
@@ -93,7 +93,7 @@ qs = ["DI", "R10", "R11", "R12"]
 pidx = [None, "R13*1", "R13*2", "R14*1"]
 for i in range(4):
     for j in range(4):
-        a = ("(%s)" % qs[i]) if pidx[j] is None else ("(%s)(%s)" % (qs[i], pidx[j]))
+        a = addr(qs[i], pidx[j])
         L.append("VMOVUPS %s, %s" % (d(i, j), a))
 for p in cols + qs:
     L.append("ADDQ $64, %s" % p)
@@ -131,7 +131,7 @@ for withBias in (False, True):
     m_ = lambda i, j: Z(4 * i + j)
     for i in range(4):
         for j in range(4):
-            a = ("(%s)" % qs[i]) if pidx[j] is None else ("(%s)(%s)" % (qs[i], pidx[j]))
+            a = addr(qs[i], pidx[j])
             L.append("VMOVUPS %s, %s" % (a, m_(i, j)))
     s = lambda a, j: Z(16 + 4 * a + j)
     for j in range(4):
@@ -153,8 +153,7 @@ for withBias in (False, True):
     ycols = ["AX", "BX"]
     for a in range(2):
         for b in range(2):
-            addr = ("(%s)" % ycols[b]) if a == 0 else ("(%s)(R8*1)" % ycols[b])
-            L.append("VMOVUPS %s, %s" % (y(a, b), addr))
+            L.append("VMOVUPS %s, %s" % (y(a, b), addr(ycols[b], None if a == 0 else "R8*1")))
     for p in ycols + qs + ["SI"]:
         L.append("ADDQ $64, %s" % p)
     L += ["SUBQ $64, CX", "JNZ %sch" % lab]
@@ -190,8 +189,7 @@ g = lambda a, b: Z(2 * a + b)
 ycols = ["AX", "BX"]
 for a in range(2):
     for b in range(2):
-        addr = ("(%s)" % ycols[b]) if a == 0 else ("(%s)(R8*1)" % ycols[b])
-        L.append("VMOVUPS %s, %s" % (addr, g(a, b)))
+        L.append("VMOVUPS %s, %s" % (addr(ycols[b], None if a == 0 else "R8*1"), g(a, b)))
 u = lambda i, b: Z(4 + 2 * i + b)
 for b in range(2):
     L.append("VMOVAPS %s, %s" % (g(0, b), u(0, b)))
@@ -206,7 +204,7 @@ for i in range(4):
     L.append(neg(u(i, 1), dm(i, 3)))
 for i in range(4):
     for j in range(4):
-        a = ("(%s)" % qs[i]) if pidx[j] is None else ("(%s)(%s)" % (qs[i], pidx[j]))
+        a = addr(qs[i], pidx[j])
         L.append("VMOVUPS %s, %s" % (dm(i, j), a))
 for p in ycols + qs:
     L.append("ADDQ $64, %s" % p)
@@ -243,7 +241,7 @@ L = []
 v = lambda i, j: Z(4 * i + j)
 for i in range(4):
     for j in range(4):
-        a = ("(%s)" % qs[i]) if pidx[j] is None else ("(%s)(%s)" % (qs[i], pidx[j]))
+        a = addr(qs[i], pidx[j])
         L.append("VMOVUPS %s, %s" % (a, v(i, j)))
 # w(i, j) for i = 0..3 needs 16 registers but Z31 holds the sign mask:
 # w(0, j) = v(0, j) is not copied (read v(0, j) directly), so 12 suffice.
@@ -272,7 +270,7 @@ for i in range(4):
     L.append(sub("Z29", W_[(i, 0)], "Z29"))
     L.append(neg(W_[(i, 3)], "Z30"))
     for j in range(4):
-        a = ("(%s)" % cols[j]) if ri is None else ("(%s)(%s)" % (cols[j], ri))
+        a = addr(cols[j], ri)
         # dx + dd in Z4..Z7 (v rows 1–3 are spent once W_ is formed)
         L.append("VADDPS %s, %s, Z%d" % (a, dd[j], 4 + j))
         L.append("VMOVUPS Z%d, %s" % (4 + j, a))
@@ -311,7 +309,7 @@ gi = [None, "R8*1", "R8*2"]
 g_ = lambda i, j: Z(3 * i + j)
 for i in range(3):
     for j in range(3):
-        a = ("(%s)" % gb[i]) if gi[j] is None else ("(%s)(%s)" % (gb[i], gi[j]))
+        a = addr(gb[i], gi[j])
         L.append("VMOVUPS %s, %s" % (a, g_(i, j)))
 # r(i, j), i < 4, j < 3: r(0, j) = g(0, j), r(3, j) = g(2, j) (no copy)
 R = {}
@@ -337,7 +335,7 @@ for i in range(4):
     L.append("VMULPS Z31, %s, %s" % (a2, a2))
     outs = [R[(i, 0)], a1, a2, R[(i, 2)]]
     for j in range(4):
-        a = ("(%s)" % qs[i]) if pidx[j] is None else ("(%s)(%s)" % (qs[i], pidx[j]))
+        a = addr(qs[i], pidx[j])
         L.append("VMOVUPS %s, %s" % (outs[j], a))
 for p_ in gb + qs:
     L.append("ADDQ $64, %s" % p_)
@@ -364,7 +362,7 @@ L = []
 d_ = lambda i, j: Z(4 * i + j)
 for i in range(4):
     for j in range(4):
-        a = ("(%s)" % qs[i]) if pidx[j] is None else ("(%s)(%s)" % (qs[i], pidx[j].replace("R13", "R8").replace("R14", "R9")))
+        a = addr(qs[i], pidx[j] and pidx[j].replace("R13", "R8").replace("R14", "R9"))
         L.append("VMOVUPS %s, %s" % (a, d_(i, j)))
 q_ = lambda i, j: Z(16 + 4 * i + j)  # i < 3: Z16..Z27
 for j in range(4):
@@ -383,7 +381,7 @@ for i in range(3):
     L.append(add(q_(i, 3), "Z28", "Z28"))
     outs = ["Z29", "Z30", "Z28"]
     for j in range(3):
-        a = ("(%s)" % gb[i]) if gi[j] is None else ("(%s)(%s)" % (gb[i], gi[j]))
+        a = addr(gb[i], gi[j])
         L.append("VADDPS %s, %s, %s" % (a, outs[j], outs[j]))
         L.append("VMOVUPS %s, %s" % (outs[j], a))
 for p_ in gb + qs:
@@ -412,10 +410,7 @@ body = ["MOVQ src+0(FP), AX", "MOVQ ss+8(FP), R8", bytes_("R8"), "LEAQ (R8)(R8*2
 for l in body: w("\t" + l)
 w("transpose16loop:")
 def rows(bases, s, s3):
-    a = []
-    for b in bases:
-        a += ["(%s)" % b, "(%s)(%s*1)" % (b, s), "(%s)(%s*2)" % (b, s), "(%s)(%s*1)" % (b, s3)]
-    return a
+    return [addr(b, x) for b in bases for x in (None, s + "*1", s + "*2", s3 + "*1")]
 src_rows = rows(["AX", "BX", "DX", "SI"], "R8", "R9")
 dst_rows = rows(["DI", "R12", "R13", "R14"], "R10", "R11")
 L = []
