@@ -261,11 +261,7 @@ func (pb *PackedB) winoSource() []float32 {
 	n, k := pb.n, pb.k
 	w := make([]float32, 9*n*k)
 	for tap := 0; tap < 9; tap++ {
-		for c := 0; c < n; c++ {
-			for r := 0; r < k; r++ {
-				w[tap*n*k+r*n+c] = pb.wino[tap*n*k+c*k+r]
-			}
-		}
+		transposeRows(pb.wino[tap*n*k:(tap+1)*n*k], k, 0, k, n, w[tap*n*k:(tap+1)*n*k])
 	}
 	return w
 }
