@@ -419,13 +419,8 @@ func (c *Conv2D[T]) expand(p, e []T, n, ch int) ([]T, int) {
 
 // toPadded copies n NHWC images with ch channels into the padded geometry.
 func (c *Conv2D[T]) toPadded(src, dst []T, n, ch int) {
-	l, rowLen := c.paddedIn(ch), c.in.W*ch
-	for i := 0; i < n; i++ {
-		for r := 0; r < c.in.H; r++ {
-			s := (i*c.in.H + r) * rowLen
-			copy(dst[l.at(i, r):][:rowLen], src[s:s+rowLen])
-		}
-	}
+	rowLen := c.in.W * ch
+	copyRows(dst, c.paddedIn(ch), src, rowLayout{row: rowLen, img: c.in.H * rowLen}, n, c.in.H, rowLen)
 }
 
 // sumPaddedRows adds the image rows of the padded buffer src (ch channels

@@ -37,6 +37,16 @@ func denseLayout(s Shape) rowLayout {
 // at returns the offset of row r of image i.
 func (l rowLayout) at(i, r int) int { return l.off + i*l.img + r*l.row }
 
+// copyRows copies rows [0, h) of n images, rowLen values each, from src
+// (laid out as sl) to dst (laid out as dl).
+func copyRows[T Float](dst []T, dl rowLayout, src []T, sl rowLayout, n, h, rowLen int) {
+	for i := 0; i < n; i++ {
+		for r := 0; r < h; r++ {
+			copy(dst[dl.at(i, r):][:rowLen], src[sl.at(i, r):][:rowLen])
+		}
+	}
+}
+
 // firstLayer and lastLayer descend into chains.
 func firstLayer[T Float](l Layer[T]) Layer[T] {
 	for {

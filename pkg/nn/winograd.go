@@ -113,11 +113,7 @@ func (c *Conv2D[T]) winogradForward(ctx *Ctx, x, y []T) {
 	n, h, w, cin, cout := ctx.N, c.in.H, c.in.W, c.in.C, c.cfg.Out
 	tiles := n * c.th * c.tw
 	prs := (w + 2) * cin // padded row
-	for img := 0; img < n; img++ {
-		for r := 0; r < h; r++ {
-			copy(c.xpad[((img*(h+2)+r+1)*(w+2)+1)*cin:][:w*cin], x[(img*h+r)*w*cin:][:w*cin])
-		}
-	}
+	copyRows(c.xpad, c.winoPadded(cin), x, denseLayout(c.in), n, h, w*cin)
 	v, m := c.vw[:16*tiles*cin], c.mw[:16*tiles*cout]
 	vs, ms := tiles*cin, tiles*cout // matrix strides
 	for img := 0; img < n; img++ {
@@ -181,11 +177,15 @@ func (c *Conv2D[T]) winogradBackward(ctx *Ctx, dy, dx []T) {
 			kernels.WinogradGradInput(c.tw, cin, v[t0*cin:], vs, dxp[(img*(h+2)+2*ty)*prs:], prs)
 		}
 	}
-	for img := 0; img < n; img++ {
-		for r := 0; r < h; r++ {
-			copy(dx[(img*h+r)*w*cin:][:w*cin], dxp[((img*(h+2)+r+1)*(w+2)+1)*cin:][:w*cin])
-		}
-	}
+	copyRows(dx, denseLayout(c.in), dxp, c.winoPadded(cin), n, h, w*cin)
+}
+
+// winoPadded is the layout of the image rows in the Winograd buffers (xpad,
+// dxpad): (H+2)×(W+2) pixels of ch channels per image, the image one pixel
+// in from the top left.
+func (c *Conv2D[T]) winoPadded(ch int) rowLayout {
+	prs := (c.in.W + 2) * ch
+	return rowLayout{off: prs + ch, row: prs, img: (c.in.H + 2) * prs}
 }
 
 // winogradKernel returns the transformed kernel for the forward products
