@@ -9,8 +9,8 @@ import (
 
 // TestGemmSum checks GemmSum bit for bit against separate Gemm calls (beta
 // 0, then 1) on every path, with overlapping shifted A operands as in an
-// implicit convolution, edge tiles, B read in place (n = 16, 32) and k
-// beyond one K block.
+// implicit convolution, edge tiles, B read in place (n = 16, 32), 16-wide
+// tiles summed over all terms in one kernel call, and k beyond one K block.
 func TestGemmSum(t *testing.T) {
 	shapes := []struct{ m, n, k, lda, shift, terms int }{
 		{1, 1, 1, 1, 0, 1},
@@ -20,8 +20,10 @@ func TestGemmSum(t *testing.T) {
 		{50, 64, 192, 64, 18 * 64, 3},
 		{25, 20, 30, 30, 7, 2},
 		{491, 40, 130, 130, 3, 3},
-		{29, 33, 300, 300, 11, 3}, // k > KC: separate products
-		{12, 600, 20, 20, 5, 3},   // n across NC
+		{29, 33, 300, 300, 11, 3},   // k > KC: separate products
+		{12, 600, 20, 20, 5, 3},     // n across NC
+		{60, 48, 40, 48, 5 * 48, 9}, // a 16-wide last strip, packed
+		{24, 16, 8, 16, 16, 17},     // more terms than one tile call takes
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, p := range Paths() {

@@ -24,6 +24,13 @@ func sgemmKernel12x32AVX512(k int, a *float32, rs, ks int, b, c *float32, ldc in
 //go:noescape
 func sgemmKernel12x16AVX512(k int, a *float32, rs, ks int, b, c *float32, ldc int, beta float32, load int)
 
+// sgemmSumKernel12x16AVX512 sums terms ≥ 1 products A_t·B_t (A_t = ap[t],
+// B_t = bp[t]) into one 12×16 tile of C with the bits of one
+// sgemmKernel12x16AVX512 call per term (see the assembly).
+//
+//go:noescape
+func sgemmSumKernel12x16AVX512(terms, k int, ap, bp **float32, rs, ks int, c *float32, ldc int)
+
 //go:noescape
 func packRows32(dst, src *float32, kc, ldb int)
 
@@ -264,6 +271,10 @@ func packAF32(transA bool, mc, kc, mr int, a []float32, lda, ic, pc int, dst []f
 	}
 }
 
+// maxSumTerms is the most terms sgemmSumKernel12x16AVX512 takes in one call
+// (a 3×3 convolution has 3 or 9; longer sums run term by term).
+const maxSumTerms = 16
+
 // sgemmSumAsm is GemmSum's float32 driver: for each register tile of C it
 // runs the terms one after another (the tile stays in L1), in the order and
 // with the rounding of separate Gemm calls. It handles k ≤ sKC (one K
@@ -329,6 +340,24 @@ func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []floa
 						sw = nrHalf
 					}
 					ci := (ic+ir)*ldc + jc + jr
+					if p == PathAVX512 && sw == 16 && h == mr && w == sw && S <= maxSumTerms {
+						// Whole 12×16 tile: all terms in one call, the
+						// tile kept in registers.
+						var aps, bps [maxSumTerms]*float32
+						for t, o := range aoff {
+							aps[t] = &a[o+(ic+ir)*lda]
+							switch {
+							case inPlace:
+								bps[t] = &b[t*k*ldb]
+							case pre != nil:
+								bps[t] = &pre[t*k*nPad+(jc+jr)*kc]
+							default:
+								bps[t] = &bpan[t*kc*ncPad+jr*kc]
+							}
+						}
+						sgemmSumKernel12x16AVX512(S, kc, &aps[0], &bps[0], 4*lda, 4, &c[ci], 4*ldc)
+						continue
+					}
 					for t, o := range aoff {
 						var bp *float32
 						switch {

@@ -420,6 +420,194 @@ k12x16plain:
 	LDMXCSR mxcsr-4(SP)
 	RET
 
+// func sgemmSumKernel12x16AVX512(terms, k int, ap, bp **float32, rs, ks int, c *float32, ldc int)
+//
+// C (12×16, row stride ldc bytes) = Σ_t A_t·B_t over terms ≥ 1 products,
+// with A_t = ap[t] (rows rs bytes apart, k values ks bytes apart) and B_t =
+// bp[t] (a packed strip of k rows of 16): bit for bit what
+// sgemmKernel12x16AVX512 gives when called once per term, the first with
+// load = 0 and the others with load = 1, beta = 1. Each term is summed from
+// zero on its own (Z12-Z23; the first straight into Z0-Z11) and then added
+// to the running tile (acc + C, the one rounding of the per-term store), but
+// the tile stays in registers: no C reload and store and no call per term,
+// which is most of the cost of a 16-channel 3×3 convolution's K = 48 terms.
+// Z24 holds the B row; the A values are embedded broadcasts.
+TEXT ·sgemmSumKernel12x16AVX512(SB), NOSPLIT, $8-64
+	STMXCSR mxcsr-4(SP)
+	MOVL mxcsr-4(SP), AX
+	ORL $0x8040, AX
+	MOVL AX, ftz-8(SP)
+	LDMXCSR ftz-8(SP)
+	MOVQ c+48(FP), R12
+	MOVQ ldc+56(FP), R13
+	PREFETCHT0 (R12)
+	ADDQ R13, R12
+	PREFETCHT0 (R12)
+	ADDQ R13, R12
+	PREFETCHT0 (R12)
+	ADDQ R13, R12
+	PREFETCHT0 (R12)
+	ADDQ R13, R12
+	PREFETCHT0 (R12)
+	ADDQ R13, R12
+	PREFETCHT0 (R12)
+	ADDQ R13, R12
+	PREFETCHT0 (R12)
+	ADDQ R13, R12
+	PREFETCHT0 (R12)
+	ADDQ R13, R12
+	PREFETCHT0 (R12)
+	ADDQ R13, R12
+	PREFETCHT0 (R12)
+	ADDQ R13, R12
+	PREFETCHT0 (R12)
+	ADDQ R13, R12
+	PREFETCHT0 (R12)
+	MOVQ terms+0(FP), R12
+	MOVQ ap+16(FP), AX
+	MOVQ bp+24(FP), BX
+	MOVQ rs+32(FP), R9
+	MOVQ ks+40(FP), R11
+	LEAQ (R9)(R9*2), R10
+	// R14 = 16ks, R15 = 3rs + 16ks: prefetch distance for in-place A.
+	MOVQ R11, R14
+	SHLQ $4, R14
+	LEAQ (R10)(R14*1), R15
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ (AX), SI
+	LEAQ (SI)(R9*4), DI
+	LEAQ (DI)(R9*4), R8
+	MOVQ (BX), DX
+	MOVQ k+8(FP), CX
+	TESTQ CX, CX
+	JEQ s12x16next0
+s12x16loop0:
+	PREFETCHT0 (SI)(R14*1)
+	PREFETCHT0 (R8)(R15*1)
+	VMOVUPS (DX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(R9*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(R9*2), Z24, Z2
+	VFMADD231PS.BCST (SI)(R10*1), Z24, Z3
+	VFMADD231PS.BCST (DI), Z24, Z4
+	VFMADD231PS.BCST (DI)(R9*1), Z24, Z5
+	VFMADD231PS.BCST (DI)(R9*2), Z24, Z6
+	VFMADD231PS.BCST (DI)(R10*1), Z24, Z7
+	VFMADD231PS.BCST (R8), Z24, Z8
+	VFMADD231PS.BCST (R8)(R9*1), Z24, Z9
+	VFMADD231PS.BCST (R8)(R9*2), Z24, Z10
+	VFMADD231PS.BCST (R8)(R10*1), Z24, Z11
+	ADDQ R11, SI
+	ADDQ R11, DI
+	ADDQ R11, R8
+	ADDQ $64, DX
+	DECQ CX
+	JNZ s12x16loop0
+s12x16next0:
+	ADDQ $8, AX
+	ADDQ $8, BX
+	DECQ R12
+	JEQ s12x16store
+s12x16term:
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	MOVQ (AX), SI
+	LEAQ (SI)(R9*4), DI
+	LEAQ (DI)(R9*4), R8
+	MOVQ (BX), DX
+	MOVQ k+8(FP), CX
+	TESTQ CX, CX
+	JEQ s12x16add
+s12x16loop:
+	PREFETCHT0 (SI)(R14*1)
+	PREFETCHT0 (R8)(R15*1)
+	VMOVUPS (DX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z12
+	VFMADD231PS.BCST (SI)(R9*1), Z24, Z13
+	VFMADD231PS.BCST (SI)(R9*2), Z24, Z14
+	VFMADD231PS.BCST (SI)(R10*1), Z24, Z15
+	VFMADD231PS.BCST (DI), Z24, Z16
+	VFMADD231PS.BCST (DI)(R9*1), Z24, Z17
+	VFMADD231PS.BCST (DI)(R9*2), Z24, Z18
+	VFMADD231PS.BCST (DI)(R10*1), Z24, Z19
+	VFMADD231PS.BCST (R8), Z24, Z20
+	VFMADD231PS.BCST (R8)(R9*1), Z24, Z21
+	VFMADD231PS.BCST (R8)(R9*2), Z24, Z22
+	VFMADD231PS.BCST (R8)(R10*1), Z24, Z23
+	ADDQ R11, SI
+	ADDQ R11, DI
+	ADDQ R11, R8
+	ADDQ $64, DX
+	DECQ CX
+	JNZ s12x16loop
+s12x16add:
+	VADDPS Z12, Z0, Z0
+	VADDPS Z13, Z1, Z1
+	VADDPS Z14, Z2, Z2
+	VADDPS Z15, Z3, Z3
+	VADDPS Z16, Z4, Z4
+	VADDPS Z17, Z5, Z5
+	VADDPS Z18, Z6, Z6
+	VADDPS Z19, Z7, Z7
+	VADDPS Z20, Z8, Z8
+	VADDPS Z21, Z9, Z9
+	VADDPS Z22, Z10, Z10
+	VADDPS Z23, Z11, Z11
+	ADDQ $8, AX
+	ADDQ $8, BX
+	DECQ R12
+	JNZ s12x16term
+s12x16store:
+	MOVQ c+48(FP), SI
+	MOVQ ldc+56(FP), R9
+	VMOVUPS Z0, (SI)
+	ADDQ R9, SI
+	VMOVUPS Z1, (SI)
+	ADDQ R9, SI
+	VMOVUPS Z2, (SI)
+	ADDQ R9, SI
+	VMOVUPS Z3, (SI)
+	ADDQ R9, SI
+	VMOVUPS Z4, (SI)
+	ADDQ R9, SI
+	VMOVUPS Z5, (SI)
+	ADDQ R9, SI
+	VMOVUPS Z6, (SI)
+	ADDQ R9, SI
+	VMOVUPS Z7, (SI)
+	ADDQ R9, SI
+	VMOVUPS Z8, (SI)
+	ADDQ R9, SI
+	VMOVUPS Z9, (SI)
+	ADDQ R9, SI
+	VMOVUPS Z10, (SI)
+	ADDQ R9, SI
+	VMOVUPS Z11, (SI)
+	VZEROUPPER
+	LDMXCSR mxcsr-4(SP)
+	RET
+
 // func sgemmKernel6x16AVX2(k int, a *float32, rs, ks int, b, c *float32, ldc int, beta float32, load int)
 //
 // Accumulators: Y(2r), Y(2r+1) hold row r. Y12, Y13: the B row; Y14, Y15:
