@@ -556,6 +556,11 @@ func (c *Conv2D[T]) im2col(x, cols []T, n int) {
 						clear(seg)
 						continue
 					}
+					if ix0 := ox*s - c.padL; ix0 >= 0 && ix0+k <= w {
+						// The K pixels of the window row are contiguous.
+						copy(seg, img[(iy*w+ix0)*cin:])
+						continue
+					}
 					for kw := 0; kw < k; kw++ {
 						ix := ox*s + kw - c.padL
 						dst := seg[kw*cin : (kw+1)*cin]
