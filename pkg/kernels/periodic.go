@@ -26,6 +26,26 @@ func SumSquaresPeriodic(acc, x []float32) {
 	}
 }
 
+// SumSquaresBiasPeriodic accumulates acc[j] += (x[i] + c[j])² with
+// j = i mod len(acc), for i < len(x): SumSquaresPeriodic of x plus the
+// bias c, bit for bit as the separate AddPeriodic (rounding x + c) and
+// SumSquaresPeriodic. c must be at least as long as acc.
+func SumSquaresBiasPeriodic(acc, x, c []float32) {
+	l := len(acc)
+	checkPeriod("SumSquaresBiasPeriodic", l, len(x))
+	checkLen("SumSquaresBiasPeriodic", len(c), l)
+	c = c[:l]
+	v := sumSqBiasPerAsm(acc, x, c)
+	for p := v; p < len(x); p += l {
+		px := x[p:min(p+l, len(x))]
+		pa, pc := acc[:len(px)], c[:len(px)]
+		for j, e := range px {
+			y := e + pc[j]
+			pa[j] += y * y
+		}
+	}
+}
+
 // SumPeriodic accumulates acc[i mod len(acc)] += x[i] for i < len(x).
 func SumPeriodic(acc, x []float32) {
 	l := len(acc)
@@ -58,6 +78,30 @@ func AffineMaxPeriodic(z, x, a, b, t []float32) {
 		pa, pb, pt := a[:len(px)], b[:len(px)], t[:len(px)]
 		for j, e := range px {
 			pz[j] = maxKeepNaN(e*pa[j]+pb[j], pt[j])
+		}
+	}
+}
+
+// AffineMaxBiasPeriodic sets z[i] = max((x[i] + c[j])·a[j] + b[j], t[j])
+// with j = i mod len(a), for i < len(x): AffineMaxPeriodic of x plus the
+// bias c, bit for bit as the separate AddPeriodic and AffineMaxPeriodic.
+// b, c and t must be at least as long as a, and z as x.
+func AffineMaxBiasPeriodic(z, x, c, a, b, t []float32) {
+	l := len(a)
+	checkPeriod("AffineMaxBiasPeriodic", l, len(x))
+	checkLen("AffineMaxBiasPeriodic", len(z), len(x))
+	checkLen("AffineMaxBiasPeriodic", len(b), l)
+	checkLen("AffineMaxBiasPeriodic", len(c), l)
+	checkLen("AffineMaxBiasPeriodic", len(t), l)
+	b, c, t = b[:l], c[:l], t[:l]
+	v := affineMaxBiasPerAsm(z, x, c, a, b, t)
+	for p := v; p < len(x); p += l {
+		px := x[p:min(p+l, len(x))]
+		pz := z[p : p+len(px)]
+		pa, pb, pc, pt := a[:len(px)], b[:len(px)], c[:len(px)], t[:len(px)]
+		for j, e := range px {
+			y := e + pc[j]
+			pz[j] = maxKeepNaN(y*pa[j]+pb[j], pt[j])
 		}
 	}
 }

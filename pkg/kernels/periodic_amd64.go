@@ -24,6 +24,18 @@ func addPerAVX512(dst, x, b *float32, n, l int)
 func addReLUAVX512(dst, x, y *float32, n, l int)
 
 //go:noescape
+func sumSqBiasAccAVX512(acc, x, c *float32, n, l, ch int)
+
+//go:noescape
+func affineMaxBiasPerAVX512(z, x, c, a, b, t *float32, n, l int)
+
+//go:noescape
+func sumSqBiasAccAVX2(acc, x, c *float32, n, l, ch int)
+
+//go:noescape
+func affineMaxBiasPerAVX2(z, x, c, a, b, t *float32, n, l int)
+
+//go:noescape
 func sumSqAccAVX2(acc, x *float32, n, l, ch int)
 
 //go:noescape
@@ -57,6 +69,32 @@ func sumSqPerAsm(acc, x []float32) int {
 		sumSqAccAVX512(&acc[0], &x[0], v, len(acc), accChunk(len(acc)))
 	} else {
 		sumSqAccAVX2(&acc[0], &x[0], v, len(acc), accChunk(len(acc)))
+	}
+	return v
+}
+
+func sumSqBiasPerAsm(acc, x, c []float32) int {
+	v, p := perLen(len(x), len(acc))
+	if v == 0 {
+		return 0
+	}
+	if p == PathAVX512 {
+		sumSqBiasAccAVX512(&acc[0], &x[0], &c[0], v, len(acc), accChunk(len(acc)))
+	} else {
+		sumSqBiasAccAVX2(&acc[0], &x[0], &c[0], v, len(acc), accChunk(len(acc)))
+	}
+	return v
+}
+
+func affineMaxBiasPerAsm(z, x, c, a, b, t []float32) int {
+	v, p := perLen(len(x), len(a))
+	if v == 0 {
+		return 0
+	}
+	if p == PathAVX512 {
+		affineMaxBiasPerAVX512(&z[0], &x[0], &c[0], &a[0], &b[0], &t[0], v, len(a))
+	} else {
+		affineMaxBiasPerAVX2(&z[0], &x[0], &c[0], &a[0], &b[0], &t[0], v, len(a))
 	}
 	return v
 }

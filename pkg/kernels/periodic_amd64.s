@@ -134,6 +134,41 @@ addreluavx512done:
 	VZEROUPPER
 	RET
 
+// func affineMaxBiasPerAVX512(z, x, c, a, b, t *float32, n, l int)
+TEXT ·affineMaxBiasPerAVX512(SB), NOSPLIT, $0-64
+	MOVQ z+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ c+16(FP), DX
+	MOVQ a+24(FP), R10
+	MOVQ b+32(FP), R11
+	MOVQ t+40(FP), R12
+	MOVQ n+48(FP), CX
+	MOVQ l+56(FP), R8
+	MOVQ R8, R9
+	SHLQ $2, R9
+	TESTQ CX, CX
+	JEQ affinemaxbiasperavx512done
+affinemaxbiasperavx512outer:
+	XORQ BX, BX
+affinemaxbiasperavx512inner:
+	VMOVUPS (SI)(BX*1), Z0
+	VADDPS (DX)(BX*1), Z0, Z0
+	VMULPS (R10)(BX*1), Z0, Z0
+	VADDPS (R11)(BX*1), Z0, Z0
+	VMOVUPS (R12)(BX*1), Z1
+	VMAXPS Z0, Z1, Z0
+	VMOVUPS Z0, (DI)(BX*1)
+	ADDQ $64, BX
+	CMPQ BX, R9
+	JLT affinemaxbiasperavx512inner
+	ADDQ R9, DI
+	ADDQ R9, SI
+	SUBQ R8, CX
+	JNZ affinemaxbiasperavx512outer
+affinemaxbiasperavx512done:
+	VZEROUPPER
+	RET
+
 // func affineMaxPerAVX2(z, x, a, b, t *float32, n, l int)
 TEXT ·affineMaxPerAVX2(SB), NOSPLIT, $0-56
 	MOVQ z+0(FP), DI
@@ -255,6 +290,41 @@ addreluavx2inner:
 	SUBQ R8, CX
 	JNZ addreluavx2outer
 addreluavx2done:
+	VZEROUPPER
+	RET
+
+// func affineMaxBiasPerAVX2(z, x, c, a, b, t *float32, n, l int)
+TEXT ·affineMaxBiasPerAVX2(SB), NOSPLIT, $0-64
+	MOVQ z+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ c+16(FP), DX
+	MOVQ a+24(FP), R10
+	MOVQ b+32(FP), R11
+	MOVQ t+40(FP), R12
+	MOVQ n+48(FP), CX
+	MOVQ l+56(FP), R8
+	MOVQ R8, R9
+	SHLQ $2, R9
+	TESTQ CX, CX
+	JEQ affinemaxbiasperavx2done
+affinemaxbiasperavx2outer:
+	XORQ BX, BX
+affinemaxbiasperavx2inner:
+	VMOVUPS (SI)(BX*1), Y0
+	VADDPS (DX)(BX*1), Y0, Y0
+	VMULPS (R10)(BX*1), Y0, Y0
+	VADDPS (R11)(BX*1), Y0, Y0
+	VMOVUPS (R12)(BX*1), Y1
+	VMAXPS Y0, Y1, Y0
+	VMOVUPS Y0, (DI)(BX*1)
+	ADDQ $32, BX
+	CMPQ BX, R9
+	JLT affinemaxbiasperavx2inner
+	ADDQ R9, DI
+	ADDQ R9, SI
+	SUBQ R8, CX
+	JNZ affinemaxbiasperavx2outer
+affinemaxbiasperavx2done:
 	VZEROUPPER
 	RET
 
@@ -389,6 +459,89 @@ sumaccavx512next:
 	SUBQ CX, R14
 	JMP sumaccavx512chunk
 sumaccavx512done:
+	VZEROUPPER
+	RET
+
+// func sumSqBiasAccAVX512(acc, x, c *float32, n, l, ch int)
+TEXT ·sumSqBiasAccAVX512(SB), NOSPLIT, $0-48
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ c+16(FP), DX
+	MOVQ n+24(FP), R14
+	SHLQ $2, R14
+	MOVQ l+32(FP), R9
+	SHLQ $2, R9
+	MOVQ ch+40(FP), R15
+	SHLQ $2, R15
+sumsqbiasaccavx512chunk:
+	TESTQ R14, R14
+	JEQ sumsqbiasaccavx512done
+	MOVQ R15, CX
+	CMPQ CX, R14
+	CMOVQGT R14, CX
+	XORQ BX, BX
+sumsqbiasaccavx512b4:
+	MOVQ R9, R8
+	SUBQ BX, R8
+	CMPQ R8, $256
+	JLT sumsqbiasaccavx512b1
+	VMOVUPS 0(DI)(BX*1), Z0
+	VMOVUPS 0(DX)(BX*1), Z4
+	VMOVUPS 64(DI)(BX*1), Z1
+	VMOVUPS 64(DX)(BX*1), Z5
+	VMOVUPS 128(DI)(BX*1), Z2
+	VMOVUPS 128(DX)(BX*1), Z6
+	VMOVUPS 192(DI)(BX*1), Z3
+	VMOVUPS 192(DX)(BX*1), Z7
+	MOVQ BX, R8
+sumsqbiasaccavx512b4p:
+	VMOVUPS 0(SI)(R8*1), Z8
+	VADDPS Z4, Z8, Z8
+	VMULPS Z8, Z8, Z8
+	VADDPS Z8, Z0, Z0
+	VMOVUPS 64(SI)(R8*1), Z11
+	VADDPS Z5, Z11, Z11
+	VMULPS Z11, Z11, Z11
+	VADDPS Z11, Z1, Z1
+	VMOVUPS 128(SI)(R8*1), Z14
+	VADDPS Z6, Z14, Z14
+	VMULPS Z14, Z14, Z14
+	VADDPS Z14, Z2, Z2
+	VMOVUPS 192(SI)(R8*1), Z17
+	VADDPS Z7, Z17, Z17
+	VMULPS Z17, Z17, Z17
+	VADDPS Z17, Z3, Z3
+	ADDQ R9, R8
+	CMPQ R8, CX
+	JLT sumsqbiasaccavx512b4p
+	VMOVUPS Z0, 0(DI)(BX*1)
+	VMOVUPS Z1, 64(DI)(BX*1)
+	VMOVUPS Z2, 128(DI)(BX*1)
+	VMOVUPS Z3, 192(DI)(BX*1)
+	ADDQ $256, BX
+	JMP sumsqbiasaccavx512b4
+sumsqbiasaccavx512b1:
+	CMPQ BX, R9
+	JGE sumsqbiasaccavx512next
+	VMOVUPS 0(DI)(BX*1), Z0
+	VMOVUPS 0(DX)(BX*1), Z1
+	MOVQ BX, R8
+sumsqbiasaccavx512b1p:
+	VMOVUPS 0(SI)(R8*1), Z2
+	VADDPS Z1, Z2, Z2
+	VMULPS Z2, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	ADDQ R9, R8
+	CMPQ R8, CX
+	JLT sumsqbiasaccavx512b1p
+	VMOVUPS Z0, 0(DI)(BX*1)
+	ADDQ $64, BX
+	JMP sumsqbiasaccavx512b1
+sumsqbiasaccavx512next:
+	ADDQ CX, SI
+	SUBQ CX, R14
+	JMP sumsqbiasaccavx512chunk
+sumsqbiasaccavx512done:
 	VZEROUPPER
 	RET
 
@@ -659,6 +812,82 @@ sumaccavx2next:
 	SUBQ CX, R14
 	JMP sumaccavx2chunk
 sumaccavx2done:
+	VZEROUPPER
+	RET
+
+// func sumSqBiasAccAVX2(acc, x, c *float32, n, l, ch int)
+TEXT ·sumSqBiasAccAVX2(SB), NOSPLIT, $0-48
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ c+16(FP), DX
+	MOVQ n+24(FP), R14
+	SHLQ $2, R14
+	MOVQ l+32(FP), R9
+	SHLQ $2, R9
+	MOVQ ch+40(FP), R15
+	SHLQ $2, R15
+sumsqbiasaccavx2chunk:
+	TESTQ R14, R14
+	JEQ sumsqbiasaccavx2done
+	MOVQ R15, CX
+	CMPQ CX, R14
+	CMOVQGT R14, CX
+	XORQ BX, BX
+sumsqbiasaccavx2b3:
+	MOVQ R9, R8
+	SUBQ BX, R8
+	CMPQ R8, $96
+	JLT sumsqbiasaccavx2b1
+	VMOVUPS 0(DI)(BX*1), Y0
+	VMOVUPS 0(DX)(BX*1), Y3
+	VMOVUPS 32(DI)(BX*1), Y1
+	VMOVUPS 32(DX)(BX*1), Y4
+	VMOVUPS 64(DI)(BX*1), Y2
+	VMOVUPS 64(DX)(BX*1), Y5
+	MOVQ BX, R8
+sumsqbiasaccavx2b3p:
+	VMOVUPS 0(SI)(R8*1), Y6
+	VADDPS Y3, Y6, Y6
+	VMULPS Y6, Y6, Y6
+	VADDPS Y6, Y0, Y0
+	VMOVUPS 32(SI)(R8*1), Y9
+	VADDPS Y4, Y9, Y9
+	VMULPS Y9, Y9, Y9
+	VADDPS Y9, Y1, Y1
+	VMOVUPS 64(SI)(R8*1), Y12
+	VADDPS Y5, Y12, Y12
+	VMULPS Y12, Y12, Y12
+	VADDPS Y12, Y2, Y2
+	ADDQ R9, R8
+	CMPQ R8, CX
+	JLT sumsqbiasaccavx2b3p
+	VMOVUPS Y0, 0(DI)(BX*1)
+	VMOVUPS Y1, 32(DI)(BX*1)
+	VMOVUPS Y2, 64(DI)(BX*1)
+	ADDQ $96, BX
+	JMP sumsqbiasaccavx2b3
+sumsqbiasaccavx2b1:
+	CMPQ BX, R9
+	JGE sumsqbiasaccavx2next
+	VMOVUPS 0(DI)(BX*1), Y0
+	VMOVUPS 0(DX)(BX*1), Y1
+	MOVQ BX, R8
+sumsqbiasaccavx2b1p:
+	VMOVUPS 0(SI)(R8*1), Y2
+	VADDPS Y1, Y2, Y2
+	VMULPS Y2, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	ADDQ R9, R8
+	CMPQ R8, CX
+	JLT sumsqbiasaccavx2b1p
+	VMOVUPS Y0, 0(DI)(BX*1)
+	ADDQ $32, BX
+	JMP sumsqbiasaccavx2b1
+sumsqbiasaccavx2next:
+	ADDQ CX, SI
+	SUBQ CX, R14
+	JMP sumsqbiasaccavx2chunk
+sumsqbiasaccavx2done:
 	VZEROUPPER
 	RET
 

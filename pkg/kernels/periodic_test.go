@@ -139,6 +139,9 @@ func TestPeriodic(t *testing.T) {
 					y := perVec(rng, n, nil, true)
 					z := perVec(rng, n, tv, true)
 					acc := perVec(rng, l, nil, false)
+					bias := perVec(rng, l, nil, false)
+					xb := make([]float32, n) // x + bias, rounded
+					refAddPer(xb, x, bias)
 					check := func(op string, got, want []float32) {
 						t.Helper()
 						if i := sameBits(got, want); i >= 0 {
@@ -152,6 +155,11 @@ func TestPeriodic(t *testing.T) {
 					check("SumSquaresPeriodic", g1, g2)
 
 					g1, g2 = clone(acc), clone(acc)
+					SumSquaresBiasPeriodic(g1, x, bias)
+					refSumSq(g2, xb)
+					check("SumSquaresBiasPeriodic", g1, g2)
+
+					g1, g2 = clone(acc), clone(acc)
 					SumPeriodic(g1, x)
 					refSum(g2, x)
 					check("SumPeriodic", g1, g2)
@@ -162,6 +170,9 @@ func TestPeriodic(t *testing.T) {
 					AffineMaxPeriodic(z1, x, a, b, tv)
 					refAffineMax(z2, x, a, b, tv)
 					check("AffineMaxPeriodic", z1, z2)
+					AffineMaxBiasPeriodic(z1, x, bias, a, b, tv)
+					refAffineMax(z2, xb, a, b, tv)
+					check("AffineMaxBiasPeriodic", z1, z2)
 
 					gg1, gg2 := make([]float32, n+1), make([]float32, n+1)
 					gg1[n], gg2[n] = 5, 5
@@ -246,6 +257,9 @@ func TestPeriodicPanics(t *testing.T) {
 	}{
 		{"empty period", func() { SumPeriodic(nil, long) }},
 		{"AffineMaxPeriodic", func() { AffineMaxPeriodic(short, long, l, l, l) }},
+		{"AffineMaxBiasPeriodic z", func() { AffineMaxBiasPeriodic(short, long, l, l, l, l) }},
+		{"AffineMaxBiasPeriodic c", func() { AffineMaxBiasPeriodic(long, long, l[:1], l, l, l) }},
+		{"SumSquaresBiasPeriodic", func() { SumSquaresBiasPeriodic(l, long, l[:1]) }},
 		{"GateSumsPeriodic", func() { GateSumsPeriodic(long, l, l, l, long, short, long, l) }},
 		{"MulSubPeriodic", func() { MulSubPeriodic(long, short, l, l) }},
 		{"AddPeriodic", func() { AddPeriodic(short, long, l) }},

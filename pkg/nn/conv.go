@@ -128,6 +128,9 @@ type Conv2D[T Float] struct {
 	// already in dpad (dyFused) and leaves dx in dxpad, returning nil
 	// (dxFused).
 	inFused, dyFused, dxFused bool
+	// yFused: the FRN after it reads y from ypad in evaluation passes, where
+	// Forward leaves it without the bias and returns nil (leavesY).
+	yFused bool
 
 	// Winograd F(2×2, 3×3) (winograd.go): wino asks ConvAuto for it where
 	// it applies (SetConvAlgorithm); th×tw tiles per image; vw holds the
@@ -298,6 +301,9 @@ func (c *Conv2D[T]) Forward(ctx *Ctx, x []T) []T {
 			c.aoff[kh] = kh * c.wp * lda
 		}
 		c.gemmSumW(ctx, derivedPackedW, m, cout, kc, a, lda, c.w, yp)
+		if c.leavesY(ctx) {
+			return nil
+		}
 		c.fromPadded(yp, y, n, cout, c.b)
 	case convIm2col:
 		kk := k * k * cin
@@ -310,6 +316,11 @@ func (c *Conv2D[T]) Forward(ctx *Ctx, x []T) []T {
 	}
 	return y
 }
+
+// leavesY reports whether Forward leaves its output in ypad, without the
+// bias, for the fused FRN after it to read (evaluation passes only:
+// training keeps the dense y that FRN.Backward needs).
+func (c *Conv2D[T]) leavesY(ctx *Ctx) bool { return c.yFused && !ctx.Train }
 
 // addIntoDX asks the next Backward to return dX + extra instead of dX (a
 // residual block's identity-shortcut gradient, added during the copy out of

@@ -114,7 +114,9 @@ func trainPasses(in Shape, build func() []Layer[float32], o NetOptions, seeds [4
 	net.Init(rand.New(rand.NewPCG(seeds[2], seeds[3])))
 	change := func() {
 		for i, p := range net.Params() {
-			net.Params()[i] = p * (1 + 0.125*float32(i%3-1))
+			// Scaled and shifted, so that zero-initialised biases
+			// take part too.
+			net.Params()[i] = p*(1+0.125*float32(i%3-1)) + 0.03125*float32(i%5-2)
 		}
 	}
 	for range 3 {

@@ -26,7 +26,7 @@ type FRN[T Float] struct {
 	x, z, dx            []T
 	rs                  []T // (ν²+ε)^(-1/2) per example and channel
 	acc                 []T // per-channel scratch
-	tiles               []T // 5 per-channel vectors repeated to tileLen
+	tiles               []T // 6 per-channel vectors repeated to tileLen
 	tileLen             int
 	maxN                int
 
@@ -78,7 +78,7 @@ func (f *FRN[T]) alloc(n int) {
 	}
 	f.rs = make([]T, n*f.shape.C)
 	f.acc = make([]T, 3*f.shape.C)
-	f.tiles = make([]T, 5*f.tileLen)
+	f.tiles = make([]T, 6*f.tileLen)
 }
 
 // frnTile is about how many values the element-wise loops handle per
@@ -107,7 +107,6 @@ func fold[T Float](dst, src []T) {
 func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 	n := ctx.N
 	f.alloc(n)
-	f.x = x
 	c, hw := f.shape.C, f.shape.H*f.shape.W
 	sz := hw * c
 	if f.next != nil {
@@ -120,11 +119,31 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 	betaT, tauT := f.tiles[2*L:3*L], f.tiles[3*L:4*L]
 	tile(betaT, f.beta[:c])
 	tile(tauT, f.tau[:c])
+	// x, or in evaluation the fused convolution's output rows, which it
+	// left in its padded buffer without the bias (biasT, nil for none).
+	xb, xl := x, denseLayout(f.shape)
+	var biasT []T
+	f.x = x
+	fusedIn := f.prev != nil && f.prev.leavesY(ctx)
+	if fusedIn {
+		xb, xl = f.prev.ypad, f.prev.paddedOut(c)
+		if f.prev.b != nil {
+			biasT = f.tiles[5*L : 6*L]
+			tile(biasT, f.prev.b)
+		}
+		f.x = nil // no Backward follows an evaluation
+	}
 	for i := 0; i < n; i++ {
-		xi := x[i*sz : (i+1)*sz]
 		nuT := f.tiles[:L]
 		clear(nuT)
-		sumSquares(nuT, xi)
+		if fusedIn {
+			// Row by row: a row is a whole number of tiles (fusable).
+			for r := range rows {
+				sumSquaresBias(nuT, xb[xl.at(i, r):][:rowLen], biasT)
+			}
+		} else {
+			sumSquares(nuT, x[i*sz:(i+1)*sz])
+		}
 		nu := f.acc[:c]
 		clear(nu)
 		fold(nu, nuT)
@@ -139,7 +158,7 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 		tile(scT, sc)
 		for r := range rows {
 			z := zb[zl.at(i, r):][:rowLen]
-			frnAffineTLU(z, xi[r*rowLen:(r+1)*rowLen], scT, betaT, tauT)
+			frnAffineTLU(z, xb[xl.at(i, r):][:rowLen], biasT, scT, betaT, tauT)
 		}
 	}
 	if f.next != nil {
@@ -184,12 +203,39 @@ func sumSquares[T Float](acc, x []T) {
 	}
 }
 
-// frnAffineTLU sets z = max(x·a + b, τ), where a, b and τ are per-channel
-// vectors tiled to a whole number of pixels (the loop runs over chunks of
-// len(a) values; the last one may be shorter).
-func frnAffineTLU[T Float](z, x, a, b, tau []T) {
+// sumSquaresBias is sumSquares of x + bias (rounded first, as a separate
+// bias add would), bias tiled like acc; a nil bias is none.
+func sumSquaresBias[T Float](acc, x, bias []T) {
+	if bias == nil {
+		sumSquares(acc, x)
+		return
+	}
+	if a, ok := any(acc).([]float32); ok {
+		kernels.SumSquaresBiasPeriodic(a, any(x).([]float32), any(bias).([]float32))
+		return
+	}
+	c := len(acc)
+	for p := 0; p < len(x); p += c {
+		px := x[p:min(p+c, len(x))]
+		pa, pc := acc[:len(px)], bias[:len(px)]
+		for j, v := range px {
+			y := v + pc[j]
+			pa[j] += y * y
+		}
+	}
+}
+
+// frnAffineTLU sets z = max((x + bias)·a + b, τ), where bias (nil: none),
+// a, b and τ are per-channel vectors tiled to a whole number of pixels (the
+// loop runs over chunks of len(a) values; the last one may be shorter).
+// x + bias is rounded first, as a separate bias add would.
+func frnAffineTLU[T Float](z, x, bias, a, b, tau []T) {
 	if v, ok := any(z).([]float32); ok {
-		kernels.AffineMaxPeriodic(v, any(x).([]float32), any(a).([]float32), any(b).([]float32), any(tau).([]float32))
+		if bias == nil {
+			kernels.AffineMaxPeriodic(v, any(x).([]float32), any(a).([]float32), any(b).([]float32), any(tau).([]float32))
+		} else {
+			kernels.AffineMaxBiasPeriodic(v, any(x).([]float32), any(bias).([]float32), any(a).([]float32), any(b).([]float32), any(tau).([]float32))
+		}
 		return
 	}
 	c := len(a)
@@ -198,8 +244,16 @@ func frnAffineTLU[T Float](z, x, a, b, tau []T) {
 		pz := z[p : p+len(px)]
 		pz = pz[:len(px)]
 		pa, pb, pt := a[:len(px)], b[:len(px)], tau[:len(px)]
+		if bias == nil {
+			for j, v := range px {
+				pz[j] = max(v*pa[j]+pb[j], pt[j])
+			}
+			continue
+		}
+		pc := bias[:len(px)]
 		for j, v := range px {
-			pz[j] = max(v*pa[j]+pb[j], pt[j])
+			y := v + pc[j]
+			pz[j] = max(y*pa[j]+pb[j], pt[j])
 		}
 	}
 }
@@ -224,6 +278,9 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 	gb, gl := f.dx, denseLayout(f.shape)
 	if f.prev != nil { // its Forward allocated dpad
 		gb, gl = f.prev.dpad, f.prev.paddedIn(c)
+	}
+	if f.x == nil {
+		panic("nn: FRN.Backward without a training Forward before it")
 	}
 	zb, zl := f.zOut()
 	rows, rowLen := f.rows()

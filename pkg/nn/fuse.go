@@ -6,6 +6,9 @@ package nn
 //
 //	conv → FRN   FRN.Backward writes dx straight into the convolution's
 //	             padded dy buffer (the copy Conv2D.Backward would make of dy).
+//	             In evaluation passes FRN.Forward reads x straight from the
+//	             convolution's padded output, adding its bias on the fly
+//	             (the copy out of it and the separate bias add).
 //	FRN → conv   FRN.Forward writes its output z straight into the
 //	             convolution's padded input (the copy Conv2D.Forward would
 //	             make of x); Conv2D.Backward leaves dx in its padded dx buffer
@@ -19,7 +22,9 @@ package nn
 // FRN's tile), so every accumulator sees the same values in the same order.
 // Convolutions that do not use the implicit GEMM, and rows that are not
 // whole tiles, are left unfused. (ResNet-20-FRN: 3 of the 4 copies into
-// the padded layout per residual block and 1 of the 3 out of it go away.)
+// the padded layout per residual block and 1 of the 3 out of it go away in
+// training; in evaluation also the other 2 copies out, with their bias
+// adds.)
 
 // fuseLayers turns fusion off when false, for tests that check it changes
 // nothing. Set it before the network is built.
@@ -78,7 +83,7 @@ func fuseChain[T Float](layers []Layer[T]) {
 		a, b := lastLayer(layers[i-1]), firstLayer(layers[i])
 		if conv, ok := a.(*Conv2D[T]); ok {
 			if f, ok := b.(*FRN[T]); ok && conv.fusable(f) && f.prev == nil {
-				f.prev, conv.dyFused = conv, true
+				f.prev, conv.dyFused, conv.yFused = conv, true, true
 			}
 		}
 		if f, ok := a.(*FRN[T]); ok {

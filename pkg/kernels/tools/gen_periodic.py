@@ -64,6 +64,17 @@ def sumsq(m, V):
             "VADDPS %s, %s0, %s0" % (m("acc"), V, V),
             "VMOVUPS %s0, %s" % (V, m("acc"))]
 
+def affmaxbias(m, V):
+    # z = max((x + c)*a + b, t): AffineMax of x plus a bias c, rounded as the
+    # separate bias add and AffineMax.
+    return ["VMOVUPS %s, %s0" % (m("x"), V),
+            "VADDPS %s, %s0, %s0" % (m("c"), V, V),
+            "VMULPS %s, %s0, %s0" % (m("a"), V, V),
+            "VADDPS %s, %s0, %s0" % (m("b"), V, V),
+            "VMOVUPS %s, %s1" % (m("t"), V),
+            "VMAXPS %s0, %s1, %s0" % (V, V, V),
+            "VMOVUPS %s0, %s" % (V, m("z"))]
+
 def sum_(m, V):
     return ["VMOVUPS %s, %s0" % (m("x"), V),
             "VADDPS %s, %s0, %s0" % (m("acc"), V, V),
@@ -124,6 +135,7 @@ for isa in ["AVX512", "AVX2"]:
     periodic("mulSubPer", ["gp", "x", "a", "b"], ["gp", "x"], [], mulsub, isa)
     periodic("addPer", ["dst", "x", "b"], ["dst", "x"], [], addper, isa)
     periodic("addReLU", ["dst", "x", "y"], ["dst", "x", "y"], [], addrelu, isa, pro=True)
+    periodic("affineMaxBiasPer", ["z", "x", "c", "a", "b", "t"], ["z", "x"], [], affmaxbias, isa)
 
 
 
@@ -212,6 +224,13 @@ def k_sumsq(ms, A, P, T, k, V):
             "VMULPS %s, %s, %s" % (T[0], T[0], T[0]),
             "VADDPS %s, %s, %s" % (T[0], A[0], A[0])]
 
+def k_sumsqbias(ms, A, P, T, k, V):
+    # acc += (x + c)²: the bias c is the per-period vector P[0].
+    return ["VMOVUPS %s, %s" % (ms("x"), T[0]),
+            "VADDPS %s, %s, %s" % (P[0], T[0], T[0]),
+            "VMULPS %s, %s, %s" % (T[0], T[0], T[0]),
+            "VADDPS %s, %s, %s" % (T[0], A[0], A[0])]
+
 def k_sum(ms, A, P, T, k, V):
     return ["VADDPS %s, %s, %s" % (ms("x"), A[0], A[0])]
 
@@ -234,6 +253,7 @@ def k_gate(ms, A, P, T, k, V):
 for isa in ["AVX512", "AVX2"]:
     accum("sumSqAcc", ["acc", "x"], ["acc"], [], ["x"], k_sumsq, isa, 4)
     accum("sumAcc", ["acc", "x"], ["acc"], [], ["x"], k_sum, isa, 4)
+    accum("sumSqBiasAcc", ["acc", "x", "c"], ["acc"], ["c"], ["x"], k_sumsqbias, isa, 4 if isa == "AVX512" else 3)
     accum("gateSumsAcc", ["gp", "sd", "sg", "sgx", "dz", "z", "x", "t"], ["sd", "sg", "sgx"], ["t"], [], k_gate, isa, 4 if isa == "AVX512" else 2)
 
 
