@@ -24,8 +24,8 @@ func maxBackwardAsm(dx, dy, x []float32, t float32) int { return 0 }
 func sumSqPerAsm(acc, x []float32) int                         { return 0 }
 func sumPerAsm(acc, x []float32) int                           { return 0 }
 func affineMaxPerAsm(z, x, a, b, t []float32) int              { return 0 }
-func sumSqBiasPerAsm(acc, x, c []float32) int                   { return 0 }
-func affineMaxBiasPerAsm(z, x, c, a, b, t []float32) int        { return 0 }
+func sumSqBiasPerAsm(acc, x, c []float32) int                  { return 0 }
+func affineMaxBiasPerAsm(z, x, c, a, b, t []float32) int       { return 0 }
 func gateSumsPerAsm(g, sd, sg, sgx, dz, z, x, t []float32) int { return 0 }
 func mulSubPerAsm(g, x, a, b []float32) int                    { return 0 }
 func addPerAsm(dst, x, b []float32) int                        { return 0 }
