@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestGemmSumPacked checks GemmSumPacked bit for bit against GemmSum on
-// every path: edge tiles, narrow last strips, B with ldb > n, k beyond one
+// TestGemmSumPacked checks GemmSumPacked bit for bit against GemmSum's
+// definition (separate Gemm calls, beta 0, then 1) on every path: edge tiles, narrow last strips, B with ldb > n, k beyond one
 // K block and n beyond one N block, and one PackedB repacked for shapes of
 // different sizes.
 func TestGemmSumPacked(t *testing.T) {
@@ -24,6 +24,7 @@ func TestGemmSumPacked(t *testing.T) {
 		{12, 600, 20, 20, 600, 5, 3},    // n across NC
 		{30, 560, 600, 600, 570, 13, 2}, // both
 		{64, 256, 768, 768, 256, 64, 3}, // a ResNet-18 stage-3 forward product
+		{60, 48, 40, 48, 50, 5 * 48, 9}, // a 16-wide last strip: one tile call for all terms
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, p := range Paths() {
@@ -51,7 +52,13 @@ func TestGemmSumPacked(t *testing.T) {
 				got[s.m*s.n], want[s.m*s.n] = 7, 7
 				pb.Pack(s.n, s.k, s.terms, b, s.ldb)
 				GemmSumPacked(s.m, s.n, s.k, a, s.lda, aoff, &pb, got, s.n)
-				GemmSum(s.m, s.n, s.k, a, s.lda, aoff, b, s.ldb, want, s.n)
+				for i, o := range aoff { // GemmSum's definition
+					beta := float32(1)
+					if i == 0 {
+						beta = 0
+					}
+					Gemm(false, false, s.m, s.n, s.k, 1, a[o:], s.lda, b[i*s.k*s.ldb:], s.ldb, beta, want, s.n)
+				}
 				if i := sameBits(got, want); i >= 0 {
 					t.Fatalf("C[%d] = %g, want %g", i, got[i], want[i])
 				}

@@ -276,8 +276,9 @@ func packAF32(transA bool, mc, kc, mr int, a []float32, lda, ic, pc int, dst []f
 const maxSumTerms = 16
 
 // sgemmSumAsm is GemmSum's float32 driver: for each register tile of C it
-// runs the terms one after another (the tile stays in L1), in the order and
-// with the rounding of separate Gemm calls. It handles k ≤ sKC (one K
+// runs the terms one after another (the tile stays in L1; a whole 12×16
+// tile on AVX-512 stays in registers, all terms in one kernel call), in the
+// order and with the rounding of separate Gemm calls. It handles k ≤ sKC (one K
 // block, so the order is the same) and reports whether it did the product.
 //
 // With pre non-nil, B is not read: its terms are already packed there

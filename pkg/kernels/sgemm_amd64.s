@@ -430,7 +430,8 @@ k12x16plain:
 // zero on its own (Z12-Z23; the first straight into Z0-Z11) and then added
 // to the running tile (acc + C, the one rounding of the per-term store), but
 // the tile stays in registers: no C reload and store and no call per term,
-// which is most of the cost of a 16-channel 3×3 convolution's K = 48 terms.
+// which is much of the cost of a 16-channel 3×3 convolution (3 terms of
+// K = 48 each).
 // Z24 holds the B row; the A values are embedded broadcasts.
 TEXT ·sgemmSumKernel12x16AVX512(SB), NOSPLIT, $8-64
 	STMXCSR mxcsr-4(SP)

@@ -277,7 +277,9 @@ func (c *Conv2D[T]) alloc(n int) {
 	}
 }
 
-// Forward computes the convolution of ctx.N examples.
+// Forward computes the convolution of ctx.N examples. Fused to the FRN
+// after it, in evaluation passes it leaves the output in ypad for that FRN
+// and returns nil (leavesY).
 func (c *Conv2D[T]) Forward(ctx *Ctx, x []T) []T {
 	n := ctx.N
 	c.alloc(n)
@@ -560,6 +562,8 @@ func (c *Conv2D[T]) im2col(x, cols []T, n int) {
 			for ox := 0; ox < c.out.W; ox++ {
 				row := cols[idx*kk : (idx+1)*kk]
 				idx++
+				ix0 := ox*s - c.padL
+				inside := ix0 >= 0 && ix0+k <= w // the window's columns
 				for kh := 0; kh < k; kh++ {
 					iy := oy*s + kh - c.padT
 					seg := row[kh*k*cin : (kh+1)*k*cin]
@@ -567,7 +571,7 @@ func (c *Conv2D[T]) im2col(x, cols []T, n int) {
 						clear(seg)
 						continue
 					}
-					if ix0 := ox*s - c.padL; ix0 >= 0 && ix0+k <= w {
+					if inside {
 						// The K pixels of the window row are contiguous.
 						copy(seg, img[(iy*w+ix0)*cin:])
 						continue

@@ -26,7 +26,7 @@ type FRN[T Float] struct {
 	x, z, dx            []T
 	rs                  []T // (ν²+ε)^(-1/2) per example and channel
 	acc                 []T // per-channel scratch
-	tiles               []T // 6 per-channel vectors repeated to tileLen
+	tiles               []T // 5 per-channel vectors repeated to tileLen
 	tileLen             int
 	maxN                int
 
@@ -35,6 +35,9 @@ type FRN[T Float] struct {
 	// the one that reads this layer's output (Forward writes z into its
 	// padded input; Backward reads dz from its padded dx).
 	prev, next *Conv2D[T]
+	// trained: the last Forward was a training pass, the one Backward
+	// differentiates (an evaluation pass may read x from prev's buffer).
+	trained bool
 }
 
 // NewFRN returns an FRN+TLU layer whose parameters live under name.
@@ -78,7 +81,7 @@ func (f *FRN[T]) alloc(n int) {
 	}
 	f.rs = make([]T, n*f.shape.C)
 	f.acc = make([]T, 3*f.shape.C)
-	f.tiles = make([]T, 6*f.tileLen)
+	f.tiles = make([]T, 5*f.tileLen)
 }
 
 // frnTile is about how many values the element-wise loops handle per
@@ -128,11 +131,11 @@ func (f *FRN[T]) Forward(ctx *Ctx, x []T) []T {
 	if fusedIn {
 		xb, xl = f.prev.ypad, f.prev.paddedOut(c)
 		if f.prev.b != nil {
-			biasT = f.tiles[5*L : 6*L]
+			biasT = f.tiles[4*L : 5*L] // Backward's scratch otherwise
 			tile(biasT, f.prev.b)
 		}
-		f.x = nil // no Backward follows an evaluation
 	}
+	f.trained = ctx.Train
 	for i := 0; i < n; i++ {
 		nuT := f.tiles[:L]
 		clear(nuT)
@@ -279,8 +282,8 @@ func (f *FRN[T]) Backward(ctx *Ctx, dz []T, needDX bool) []T {
 	if f.prev != nil { // its Forward allocated dpad
 		gb, gl = f.prev.dpad, f.prev.paddedIn(c)
 	}
-	if f.x == nil {
-		panic("nn: FRN.Backward without a training Forward before it")
+	if !f.trained {
+		panic("nn: FRN.Backward after an evaluation Forward (Backward needs a training pass)")
 	}
 	zb, zl := f.zOut()
 	rows, rowLen := f.rows()

@@ -154,3 +154,55 @@ func TestFRNFloat32(t *testing.T) {
 		}
 	}
 }
+
+// TestFRNBiasHelpers checks the bias-adding element-wise helpers of the
+// evaluation fusion against the separate bias add and plain helper, bit for
+// bit, in float64 (the Go loops) and float32 (the kernels), with and
+// without a bias, over several tiles and a short last chunk.
+func TestFRNBiasHelpers(t *testing.T) {
+	testFRNBiasHelpers[float64](t)
+	testFRNBiasHelpers[float32](t)
+}
+
+func testFRNBiasHelpers[T Float](t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const l = 32
+	vec := func(n int) []T {
+		v := make([]T, n)
+		for i := range v {
+			v[i] = T(r.Float64()*2 - 1)
+		}
+		return v
+	}
+	x, bias, a, b, tau := vec(3*l+16), vec(l), vec(l), vec(l), vec(l)
+	xb := make([]T, len(x)) // x + bias, rounded
+	for i, v := range x {
+		xb[i] = v + bias[i%l]
+	}
+	same := func(what string, got, want []T) {
+		t.Helper()
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%T %s: [%d] = %v, want %v", got[0], what, i, got[i], want[i])
+			}
+		}
+	}
+	acc1, acc2 := vec(l), make([]T, l)
+	copy(acc2, acc1)
+	sumSquaresBias(acc1, x, bias)
+	sumSquares(acc2, xb)
+	same("sumSquaresBias", acc1, acc2)
+	sumSquaresBias(acc1, x, nil)
+	sumSquares(acc2, x)
+	same("sumSquaresBias, no bias", acc1, acc2)
+
+	z1, z2 := make([]T, len(x)), make([]T, len(x))
+	frnAffineTLU(z1, x, bias, a, b, tau)
+	frnAffineTLU(z2, xb, nil, a, b, tau)
+	same("frnAffineTLU with bias", z1, z2)
+	for i, v := range xb { // the plain case against its definition
+		j := i % l
+		z2[i] = max(v*a[j]+b[j], tau[j])
+	}
+	same("frnAffineTLU", z1, z2)
+}

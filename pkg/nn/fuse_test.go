@@ -90,3 +90,36 @@ func fusedPasses(in Shape, build func() []Layer[float32], prec Precision, fuse b
 	defer func() { fuseLayers = true }()
 	return trainPasses(in, build, NetOptions{ShardSize: 3, Precision: prec}, [4]uint64{11, 12, 13, 14})
 }
+
+// TestFusionEvalRows covers what the ResNet-20-FRN-like networks above do
+// not: rows of several FRN tiles (4×32×16: 512 values, two tiles of 256)
+// and a convolution without bias before an FRN, whose evaluation pass
+// reads the padded output with no bias to add.
+func TestFusionEvalRows(t *testing.T) {
+	build := func() []Layer[float32] {
+		return []Layer[float32]{
+			NewChain("body",
+				Layer[float32](NewConv2D[float32](Conv2DConfig{Name: "c1", Out: 16, K: 3, Stride: 1, Padding: PadSame, Method: ConvImplicit})),
+				NewFRN[float32]("frn1"),
+				NewConv2D[float32](Conv2DConfig{Name: "c2", Out: 16, K: 3, Stride: 1, Padding: PadSame, Bias: true, Method: ConvImplicit}),
+				NewFRN[float32]("frn2")),
+			NewGlobalMeanPool[float32](),
+			NewLinear[float32]("head", 10),
+		}
+	}
+	in := Shape{H: 4, W: 32, C: 3}
+	layers := build()
+	var b Builder
+	Assemble(&b, in, layers)
+	if p, n := countFused(layers); p != 2 || n != 1 {
+		t.Fatalf("fused FRN layers: %d to the convolution before, %d to the one after; want 2, 1", p, n)
+	}
+	for _, p := range kernels.Paths() {
+		t.Run(p.String(), func(t *testing.T) {
+			defer kernels.SetPath(p)()
+			l1, g1 := fusedPasses(in, build, FP32, true)
+			l0, g0 := fusedPasses(in, build, FP32, false)
+			sameBits(t, "fused", "unfused", l1, g1, l0, g0)
+		})
+	}
+}
