@@ -341,34 +341,28 @@ func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []floa
 						sw = nrHalf
 					}
 					ci := (ic+ir)*ldc + jc + jr
+					// The strip of term t: bsrc[b0+t·bstep], packed here,
+					// read in place or packed by the caller.
+					bsrc, b0, bstep := bpan, jr*kc, kc*ncPad
+					switch {
+					case inPlace:
+						bsrc, b0, bstep = b, 0, k*ldb
+					case pre != nil:
+						bsrc, b0, bstep = pre, (jc+jr)*kc, k*nPad
+					}
 					if p == PathAVX512 && sw == 16 && h == mr && w == sw && S <= maxSumTerms {
 						// Whole 12×16 tile: all terms in one call, the
 						// tile kept in registers.
 						var aps, bps [maxSumTerms]*float32
 						for t, o := range aoff {
 							aps[t] = &a[o+(ic+ir)*lda]
-							switch {
-							case inPlace:
-								bps[t] = &b[t*k*ldb]
-							case pre != nil:
-								bps[t] = &pre[t*k*nPad+(jc+jr)*kc]
-							default:
-								bps[t] = &bpan[t*kc*ncPad+jr*kc]
-							}
+							bps[t] = &bsrc[b0+t*bstep]
 						}
 						sgemmSumKernel12x16AVX512(S, kc, &aps[0], &bps[0], 4*lda, 4, &c[ci], 4*ldc)
 						continue
 					}
 					for t, o := range aoff {
-						var bp *float32
-						switch {
-						case inPlace:
-							bp = &b[t*k*ldb]
-						case pre != nil:
-							bp = &pre[t*k*nPad+(jc+jr)*kc]
-						default:
-							bp = &bpan[t*kc*ncPad+jr*kc]
-						}
+						bp := &bsrc[b0+t*bstep]
 						var ap *float32
 						if h < mr {
 							packAF32(false, h, kc, mr, a[o:], lda, ic+ir, 0, aedge)
