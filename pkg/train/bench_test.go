@@ -30,7 +30,9 @@ func TestBenchMLP(t *testing.T) {
 		if p.Steps < 3 || p.SecondsPerOp <= 0 || math.Abs(p.ImgPerSec-n/p.SecondsPerOp) > 1e-9*p.ImgPerSec {
 			t.Errorf("%s: %d steps, %g s/step, %g img/s", p.Name, p.Steps, p.SecondsPerOp, p.ImgPerSec)
 		}
-		if p.AllocsPerStep > 1 {
+		// Steps allocate nothing once warm; a step that allocates does so
+		// every time, which puts the figure at 1 or more.
+		if p.AllocsPerStep >= 1 {
 			t.Errorf("%s: %.2f allocations per step", p.Name, p.AllocsPerStep)
 		}
 	}
