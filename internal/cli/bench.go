@@ -41,11 +41,13 @@ kernels on all GOMAXPROCS goroutines. "ceiling img/s" is the rate the step would
 reach if its GEMM work ran at that peak and nothing else took time: the upper
 bound this machine sets, whatever the engine does.
 
-Allocations per step are bsam's zero plus the Go scheduler's own: parking and
+Allocations per step are bsam's zero plus the Go runtime's own: parking and
 waking the worker goroutines allocates a 112-byte wait record (a sudog) when the
-runtime's per-core cache of them runs dry. The runtime grows that pool during
-the first few hundred steps (about one per step in a short bench) and rarely
-afterwards (measured: ~0.05 per step after 800 steps of ResNet-20-FRN).
+runtime's per-core cache of them runs dry, and on a loaded machine the runtime
+now and then starts an OS thread or grows its timer heap. A step that allocates
+does so every time, so when the timed steps saw allocations, bench counts up to
+two more windows of as many steps and reports the least-allocating one: a figure
+of 1 or more is the step's own.
 
 "tasks" is the number of independent shard tasks a step exposes (parallel_tasks
 in --json): the batch's shards for SGD and evaluation; for bSAM, whose m
