@@ -28,6 +28,11 @@ type PackedB struct {
 	wino  []float32
 	winoT bool // the terms transform wino's taps transposed (PrepareWinogradT)
 	plain []float32
+
+	// flip, when not nil, is the K×K kernel whose flipped form the terms
+	// are (PackFlipped); b is then nil except on the portable path.
+	flip        []float32
+	flipK, cout int
 }
 
 // Pack packs the terms B_t = b[t·k·ldb:] (k×n, leading dimension ldb) of
@@ -55,6 +60,72 @@ func (pb *PackedB) Pack(n, k, terms int, b []float32, ldb int) {
 	packSumB(pb.path, n, k, terms, b, pb.ldb, pb.data)
 }
 
+// PackFlipped is Pack(cin, K·cout, K, wt, cin) for wt the kernel of the
+// transposed convolution that computes the input gradient of a K×K
+// convolution with kernel w (HWIO: w[((kh·K + kw)·cin + ci)·cout + co]),
+//
+//	wt[((kh·K + j)·cout + co)·cin + ci] = w[((kh·K + K−1−j)·cin + ci)·cout + co],
+//
+// but reads w straight into the packed layout, so that the flipped copy is
+// never written out (FlipKernel writes it). Like the B of Pack, w must not
+// change while pb is used.
+func (pb *PackedB) PackFlipped(K, cin, cout int, w []float32) {
+	if K < 0 || cin < 0 || cout < 0 || len(w) < K*K*cin*cout {
+		panic(fmt.Sprintf("kernels: PackedB.PackFlipped: %d values for a %d×%d kernel of %d×%d", len(w), K, K, cin, cout))
+	}
+	n, k := cin, K*cout
+	*pb = PackedB{path: ActivePath(), n: n, k: k, terms: K, ldb: n, data: pb.data[:0], plain: pb.plain[:0],
+		flip: w, flipK: K, cout: cout}
+	if n == 0 || k == 0 {
+		return
+	}
+	if pb.path == PathGeneric {
+		if cap(pb.plain) < K*k*n {
+			pb.plain = make([]float32, K*k*n)
+		}
+		pb.plain = pb.plain[:K*k*n]
+		FlipKernel(pb.plain, w, K, cin, cout)
+		pb.b = pb.plain
+		return
+	}
+	size := packedSumLen(pb.path, n, k, K)
+	if cap(pb.data) < size {
+		pb.data = make([]float32, size)
+	}
+	pb.data = pb.data[:size]
+	packFlippedB(pb.path, K, cin, cout, w, pb.data)
+}
+
+// FlipKernel writes into wt the flipped kernel of PackFlipped, made from
+// the K×K kernel w of cin input and cout output channels.
+func FlipKernel(wt, w []float32, K, cin, cout int) {
+	_ = wt[K*K*cin*cout-1]
+	_ = w[K*K*cin*cout-1]
+	for kh := 0; kh < K; kh++ {
+		for j := 0; j < K; j++ {
+			src := w[(kh*K+K-1-j)*cin*cout:][:cin*cout]
+			dst := wt[(kh*K+j)*cout*cin:][:cout*cin]
+			for ci := 0; ci < cin; ci++ {
+				for co, v := range src[ci*cout : (ci+1)*cout] {
+					dst[co*cin+ci] = v
+				}
+			}
+		}
+	}
+}
+
+// plainB returns the unpacked B that pb was packed from: PackFlipped's
+// flipped kernel is made afresh (only when the active path has changed
+// since packing).
+func (pb *PackedB) plainB() []float32 {
+	if pb.b != nil || pb.flip == nil {
+		return pb.b
+	}
+	wt := make([]float32, pb.terms*pb.k*pb.n)
+	FlipKernel(wt, pb.flip, pb.flipK, pb.n, pb.cout)
+	return wt
+}
+
 // GemmSumPacked is GemmSum(m, n, k, a, lda, aoff, B, ldb, c, ldc) with the
 // terms of B packed in pb, bit for bit: it panics unless pb holds n, k and
 // len(aoff) terms, and otherwise like GemmSum.
@@ -65,7 +136,7 @@ func GemmSumPacked(m, n, k int, a []float32, lda int, aoff []int, pb *PackedB, c
 	}
 	p := ActivePath()
 	if len(pb.data) == 0 || p != pb.path {
-		GemmSum(m, n, k, a, lda, aoff, pb.b, pb.ldb, c, ldc)
+		GemmSum(m, n, k, a, lda, aoff, pb.plainB(), pb.ldb, c, ldc)
 		return
 	}
 	if !gemmSumPrologue("GemmSumPacked", m, n, k, a, lda, aoff, c, ldc) {
@@ -97,10 +168,12 @@ func (pb *PackedB) MulTerm(t, m int, a []float32, lda int, c []float32, ldc int)
 		return
 	}
 	var bt []float32
-	if pb.b != nil {
+	if pb.b == nil && pb.flip != nil && p != pb.path {
+		bt = pb.plainB()[t*pb.k*pb.ldb:]
+	} else if pb.b != nil {
 		bt = pb.b[t*pb.k*pb.ldb:]
 	} else {
-		bt = pb.data // packed Winograd terms: B is only checked for length
+		bt = pb.data // packed Winograd or flipped terms: B is only checked for length
 	}
 	if len(pb.data) == 0 || p != pb.path {
 		Gemm(false, false, m, pb.n, pb.k, 1, a, lda, bt, pb.ldb, 0, c, ldc)

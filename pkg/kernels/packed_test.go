@@ -293,3 +293,95 @@ func checkWinogradTerms(t *testing.T, p Path, pb *PackedB, m, n, k int, a, u []f
 		}
 	}
 }
+
+// TestPackFlipped checks PackFlipped against Pack of the flipped kernel
+// written out from its definition, wt[kh][j][co][ci] = w[kh][K−1−j][ci][co]:
+// the same packed values and the same product bits on every path, for
+// 3×3 and 1×1 kernels, a stride-1 ResNet-20 shape, K·cout beyond one K
+// block, narrow last strips and cin beyond one N block; and FlipKernel
+// against the definition.
+func TestPackFlipped(t *testing.T) {
+	shapes := []struct{ K, cin, cout, m int }{
+		{3, 16, 16, 50},
+		{3, 16, 32, 40},
+		{3, 32, 64, 30},
+		{3, 3, 16, 20},
+		{1, 48, 24, 17},
+		{3, 20, 100, 25}, // K·cout = 300 > KC
+		{3, 600, 8, 13},  // cin across NC
+		{5, 40, 7, 9},
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, p := range Paths() {
+		var pb, ref PackedB
+		for _, s := range shapes {
+			t.Run(fmt.Sprintf("%v/K%d_%dx%d", p, s.K, s.cin, s.cout), func(t *testing.T) {
+				defer SetPath(p)()
+				K, cin, cout := s.K, s.cin, s.cout
+				w := make([]float32, K*K*cin*cout)
+				for i := range w {
+					w[i] = rng.Float32()*2 - 1
+				}
+				wt := make([]float32, len(w))
+				for kh := 0; kh < K; kh++ {
+					for j := 0; j < K; j++ {
+						for co := 0; co < cout; co++ {
+							for ci := 0; ci < cin; ci++ {
+								wt[((kh*K+j)*cout+co)*cin+ci] = w[((kh*K+K-1-j)*cin+ci)*cout+co]
+							}
+						}
+					}
+				}
+				flipped := make([]float32, len(w))
+				FlipKernel(flipped, w, K, cin, cout)
+				if i := sameBits(flipped, wt); i >= 0 {
+					t.Fatalf("FlipKernel: [%d] = %g, want %g", i, flipped[i], wt[i])
+				}
+				n, k := cin, K*cout
+				pb.PackFlipped(K, cin, cout, w)
+				ref.Pack(n, k, K, wt, n)
+				if i := sameBits(pb.data, ref.data); i >= 0 || len(pb.data) != len(ref.data) {
+					t.Fatalf("packed data differ at %d (lengths %d, %d)", i, len(pb.data), len(ref.data))
+				}
+				aoff := make([]int, K)
+				for i := range aoff {
+					aoff[i] = i * 3 * k
+				}
+				a := make([]float32, aoff[K-1]+(s.m-1)*k+k)
+				for i := range a {
+					a[i] = rng.Float32()*2 - 1
+				}
+				got, want := make([]float32, s.m*n), make([]float32, s.m*n)
+				GemmSumPacked(s.m, n, k, a, k, aoff, &pb, got, n)
+				GemmSum(s.m, n, k, a, k, aoff, wt, n, want, n)
+				if i := sameBits(got, want); i >= 0 {
+					t.Fatalf("C[%d] = %g, want %g", i, got[i], want[i])
+				}
+				// On another path it multiplies by the flipped kernel.
+				for _, q := range Paths() {
+					if q == p {
+						continue
+					}
+					func() {
+						defer SetPath(q)()
+						GemmSumPacked(s.m, n, k, a, k, aoff, &pb, got, n)
+						GemmSum(s.m, n, k, a, k, aoff, wt, n, want, n)
+						if i := sameBits(got, want); i >= 0 {
+							t.Fatalf("packed for %v, run on %v: C[%d] = %g, want %g", p, q, i, got[i], want[i])
+						}
+						pb.MulTerm(K-1, s.m, a, k, got, n)
+						Gemm(false, false, s.m, n, k, 1, a, k, wt[(K-1)*k*n:], n, 0, want, n)
+						if i := sameBits(got, want); i >= 0 {
+							t.Fatalf("MulTerm packed for %v, run on %v: C[%d] = %g, want %g", p, q, i, got[i], want[i])
+						}
+					}()
+				}
+				pb.MulTerm(K-1, s.m, a, k, got, n)
+				Gemm(false, false, s.m, n, k, 1, a, k, wt[(K-1)*k*n:], n, 0, want, n)
+				if i := sameBits(got, want); i >= 0 {
+					t.Fatalf("MulTerm: C[%d] = %g, want %g", i, got[i], want[i])
+				}
+			})
+		}
+	}
+}

@@ -430,6 +430,46 @@ func packSumB(p Path, n, k, terms int, b []float32, ldb int, dst []float32) {
 	}
 }
 
+// packFlippedB is packSumB of the K terms of PackFlipped's flipped kernel,
+// gathered from w: row r = (j, co) of term t, column ci is
+// w[((t·K + K−1−j)·cin + ci)·cout + co], so a packed row reads one value
+// from each of its strip's rows of w, cout apart; the next row reads their
+// neighbours, in the same cache lines.
+func packFlippedB(p Path, K, cin, cout int, w []float32, dst []float32) {
+	_, nr, nrHalf := tile(p)
+	n, k := cin, K*cout
+	nPad := stripsWidth(n, nr, nrHalf)
+	for t := 0; t < K; t++ {
+		dt := dst[t*k*nPad:]
+		for jc := 0; jc < n; jc += sNC {
+			nc := min(sNC, n-jc)
+			ncw := stripsWidth(nc, nr, nrHalf)
+			for pc := 0; pc < k; pc += sKC {
+				kc := min(sKC, k-pc)
+				d := dt[jc*k+pc*ncw:]
+				for j0 := 0; j0 < nc; j0 += nr {
+					wd := min(nr, nc-j0)
+					sw := nr
+					if wd <= nrHalf {
+						sw = nrHalf
+					}
+					ds := d[j0*kc : j0*kc+sw*kc]
+					for q := 0; q < kc; q++ {
+						j, co := (pc+q)/cout, (pc+q)%cout
+						src := w[((t*K+K-1-j)*cin+jc+j0)*cout+co:]
+						_ = src[(wd-1)*cout]
+						dp := ds[q*sw : q*sw+sw]
+						for jj := range wd {
+							dp[jj] = src[jj*cout]
+						}
+						clear(dp[wd:])
+					}
+				}
+			}
+		}
+	}
+}
+
 // sgemmPackedTerm is C = A·B (beta 0) with B packed in pre (packSumB's
 // layout of one term for path p).
 func sgemmPackedTerm(p Path, m, n, k int, a []float32, lda int, pre []float32, c []float32, ldc int) {

@@ -36,6 +36,7 @@ func sgemmSumAsm(p Path, m, n, k int, a []float32, lda int, aoff []int, b []floa
 }
 func packedSumLen(p Path, n, k, terms int) int                              { return 0 }
 func packSumB(p Path, n, k, terms int, b []float32, ldb int, dst []float32) {}
+func packFlippedB(p Path, K, cin, cout int, w []float32, dst []float32)     {}
 func sumDotPerAsm(s1, s2, u, v []float32) int                               { return 0 }
 func affine2PerAsm(dst, g, x, a, k1, k0 []float32) int                      { return 0 }
 

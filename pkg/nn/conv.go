@@ -378,14 +378,26 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 				d0, cout, 1, c.dw[kh*kc*cout:], cout)
 		}
 		if needDX {
-			wt := c.flippedKernel(ctx)
 			d, ldd := c.expand(c.dpad, c.dexp, n, cout)
 			dxp := c.dxpad[:m*cin]
 			ko := k * cout
 			for kh := range c.aoff {
 				c.aoff[kh] = (k - 1 - kh) * c.wp * ldd
 			}
-			c.gemmSumW(ctx, derivedPackedFlipped, m, cin, ko, d, ldd, wt, dxp)
+			if c.sharesPacked(ctx) {
+				// The flipped kernel goes straight from w into the packed
+				// layout, once per pass.
+				pb, fill := sharedPacked(ctx.derived, derivedKey{c.woff, derivedPackedFlipped})
+				if fill != nil {
+					func() {
+						defer fill.Unlock()
+						pb.PackFlipped(k, cin, cout, f32s(c.w))
+					}()
+				}
+				kernels.GemmSumPacked(m, cin, ko, f32s(d), ldd, c.aoff, pb, f32s(dxp), cin)
+			} else {
+				gemmSum(c.bf16, m, cin, ko, d, ldd, c.aoff, c.flippedKernel(ctx), cin, dxp, cin)
+			}
 			if c.dxFused {
 				return nil
 			}
@@ -502,8 +514,7 @@ func (c *Conv2D[T]) flippedKernel(ctx *Ctx) []T {
 // packed into the layout of the GEMM kernels once per pass and shared by
 // its shards (derived.go), with the same bits.
 func (c *Conv2D[T]) gemmSumW(ctx *Ctx, kind derivedKind, m, n, k int, a []T, lda int, b, dst []T) {
-	var z T
-	if ctx.derived == nil || !shareDerived || c.bf16 || unsafe.Sizeof(z) != 4 {
+	if !c.sharesPacked(ctx) {
 		gemmSum(c.bf16, m, n, k, a, lda, c.aoff, b, n, dst, n)
 		return
 	}
@@ -515,6 +526,13 @@ func (c *Conv2D[T]) gemmSumW(ctx *Ctx, kind derivedKind, m, n, k int, a []T, lda
 		}()
 	}
 	kernels.GemmSumPacked(m, n, k, f32s(a), lda, c.aoff, pb, f32s(dst), n)
+}
+
+// sharesPacked reports whether the pass packs this layer's GEMM operands
+// once for all its shards (float32, in a Net).
+func (c *Conv2D[T]) sharesPacked(ctx *Ctx) bool {
+	var z T
+	return ctx.derived != nil && shareDerived && !c.bf16 && unsafe.Sizeof(z) == 4
 }
 
 // flipKernel fills wt[kh][j][co][ci] = w[kh][K−1−j][ci][co], the kernel of
