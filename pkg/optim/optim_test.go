@@ -408,7 +408,12 @@ func TestStepAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		opt.Step(obj, 1)
-		if a := testing.AllocsPerRun(20, func() { opt.Step(obj, 1) }); a != 0 {
+		// A step that allocates does so every time; the Go runtime's own
+		// allocations (a new OS thread on a loaded machine, a collection's
+		// cleanups) are occasional, so the smaller of two counts is taken.
+		// Seen under load: 1 of 200 runs counted 20 for Adam's 20 steps.
+		step := func() { opt.Step(obj, 1) }
+		if a := min(testing.AllocsPerRun(20, step), testing.AllocsPerRun(20, step)); a != 0 {
 			t.Errorf("%s: %v allocations per step, want 0", method, a)
 		}
 	}
