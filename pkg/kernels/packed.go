@@ -98,16 +98,30 @@ func (pb *PackedB) PackFlipped(K, cin, cout int, w []float32) {
 
 // FlipKernel writes into wt the flipped kernel of PackFlipped, made from
 // the K×K kernel w of cin input and cout output channels.
-func FlipKernel(wt, w []float32, K, cin, cout int) {
-	_ = wt[K*K*cin*cout-1]
-	_ = w[K*K*cin*cout-1]
+func FlipKernel[T ~float32 | ~float64](wt, w []T, K, cin, cout int) {
 	for kh := 0; kh < K; kh++ {
 		for j := 0; j < K; j++ {
 			src := w[(kh*K+K-1-j)*cin*cout:][:cin*cout]
 			dst := wt[(kh*K+j)*cout*cin:][:cout*cin]
-			for ci := 0; ci < cin; ci++ {
-				for co, v := range src[ci*cout : (ci+1)*cout] {
-					dst[co*cin+ci] = v
+			Transpose(dst, src, cin, cout)
+		}
+	}
+}
+
+// Transpose writes the cols×rows transpose of the rows×cols matrix src
+// into dst in 16×16 tiles: a plain row-by-row loop writes every element to
+// a different cache line, which for 256 channels (rows 1 KiB apart) made
+// the flip of a ResNet-18 kernel cost a fifth of its convolution's
+// backward.
+func Transpose[T ~float32 | ~float64](dst, src []T, rows, cols int) {
+	const tb = 16
+	for r0 := 0; r0 < rows; r0 += tb {
+		r1 := min(r0+tb, rows)
+		for c0 := 0; c0 < cols; c0 += tb {
+			c1 := min(c0+tb, cols)
+			for r := r0; r < r1; r++ {
+				for j, v := range src[r*cols+c0 : r*cols+c1] {
+					dst[(c0+j)*rows+r] = v
 				}
 			}
 		}
@@ -168,10 +182,8 @@ func (pb *PackedB) MulTerm(t, m int, a []float32, lda int, c []float32, ldc int)
 		return
 	}
 	var bt []float32
-	if pb.b == nil && pb.flip != nil && p != pb.path {
+	if pb.b != nil || (pb.flip != nil && p != pb.path) {
 		bt = pb.plainB()[t*pb.k*pb.ldb:]
-	} else if pb.b != nil {
-		bt = pb.b[t*pb.k*pb.ldb:]
 	} else {
 		bt = pb.data // packed Winograd or flipped terms: B is only checked for length
 	}

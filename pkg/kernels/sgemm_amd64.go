@@ -416,15 +416,24 @@ func packedSumLen(p Path, n, k, terms int) int {
 // of a term with k ≤ KC starts at j·k whatever the panel.
 func packSumB(p Path, n, k, terms int, b []float32, ldb int, dst []float32) {
 	_, nr, nrHalf := tile(p)
+	forSumPanels(p, n, k, terms, dst, func(t, jc, pc, nc, kc int, d []float32) {
+		packBF32(false, kc, nc, nr, nrHalf, 1, b[t*k*ldb:], ldb, pc, jc, d)
+	})
+}
+
+// forSumPanels calls f for every panel of packSumB's layout of terms k×n
+// operands for path p: term t's nc columns from jc and kc rows from pc,
+// with d the panel's place in dst.
+func forSumPanels(p Path, n, k, terms int, dst []float32, f func(t, jc, pc, nc, kc int, d []float32)) {
+	_, nr, nrHalf := tile(p)
 	nPad := stripsWidth(n, nr, nrHalf)
 	for t := 0; t < terms; t++ {
-		bt, dt := b[t*k*ldb:], dst[t*k*nPad:]
+		dt := dst[t*k*nPad:]
 		for jc := 0; jc < n; jc += sNC {
 			nc := min(sNC, n-jc)
 			ncw := stripsWidth(nc, nr, nrHalf)
 			for pc := 0; pc < k; pc += sKC {
-				kc := min(sKC, k-pc)
-				packBF32(false, kc, nc, nr, nrHalf, 1, bt, ldb, pc, jc, dt[jc*k+pc*ncw:])
+				f(t, jc, pc, nc, min(sKC, k-pc), dt[jc*k+pc*ncw:])
 			}
 		}
 	}
@@ -434,40 +443,26 @@ func packSumB(p Path, n, k, terms int, b []float32, ldb int, dst []float32) {
 // gathered from w: row r = (j, co) of term t, column ci is
 // w[((t·K + K−1−j)·cin + ci)·cout + co], so a packed row reads one value
 // from each of its strip's rows of w, cout apart; the next row reads their
-// neighbours, in the same cache lines.
+// neighbours, in the same cache lines. The strips are packBF32's.
 func packFlippedB(p Path, K, cin, cout int, w []float32, dst []float32) {
 	_, nr, nrHalf := tile(p)
-	n, k := cin, K*cout
-	nPad := stripsWidth(n, nr, nrHalf)
-	for t := 0; t < K; t++ {
-		dt := dst[t*k*nPad:]
-		for jc := 0; jc < n; jc += sNC {
-			nc := min(sNC, n-jc)
-			ncw := stripsWidth(nc, nr, nrHalf)
-			for pc := 0; pc < k; pc += sKC {
-				kc := min(sKC, k-pc)
-				d := dt[jc*k+pc*ncw:]
-				for j0 := 0; j0 < nc; j0 += nr {
-					wd := min(nr, nc-j0)
-					sw := nr
-					if wd <= nrHalf {
-						sw = nrHalf
-					}
-					ds := d[j0*kc : j0*kc+sw*kc]
-					for q := 0; q < kc; q++ {
-						j, co := (pc+q)/cout, (pc+q)%cout
-						src := w[((t*K+K-1-j)*cin+jc+j0)*cout+co:]
-						_ = src[(wd-1)*cout]
-						dp := ds[q*sw : q*sw+sw]
-						for jj := range wd {
-							dp[jj] = src[jj*cout]
-						}
-						clear(dp[wd:])
-					}
+	forSumPanels(p, cin, K*cout, K, dst, func(t, jc, pc, nc, kc int, d []float32) {
+		for j0 := 0; j0 < nc; j0 += nr {
+			wd := min(nr, nc-j0)
+			sw := stripsWidth(wd, nr, nrHalf) // a strip's width, as packBF32's
+			ds := d[j0*kc : j0*kc+sw*kc]
+			for q := 0; q < kc; q++ {
+				j, co := (pc+q)/cout, (pc+q)%cout
+				src := w[((t*K+K-1-j)*cin+jc+j0)*cout+co:]
+				_ = src[(wd-1)*cout]
+				dp := ds[q*sw : q*sw+sw]
+				for jj := range wd {
+					dp[jj] = src[jj*cout]
 				}
+				clear(dp[wd:])
 			}
 		}
-	}
+	})
 }
 
 // sgemmPackedTerm is C = A·B (beta 0) with B packed in pre (packSumB's

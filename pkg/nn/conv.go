@@ -302,7 +302,7 @@ func (c *Conv2D[T]) Forward(ctx *Ctx, x []T) []T {
 		for kh := range c.aoff {
 			c.aoff[kh] = kh * c.wp * lda
 		}
-		c.gemmSumW(ctx, derivedPackedW, m, cout, kc, a, lda, c.w, yp)
+		c.gemmSumW(ctx, derivedPackedW, m, cout, kc, a, lda, yp)
 		if c.leavesY(ctx) {
 			return nil
 		}
@@ -384,20 +384,7 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 			for kh := range c.aoff {
 				c.aoff[kh] = (k - 1 - kh) * c.wp * ldd
 			}
-			if c.sharesPacked(ctx) {
-				// The flipped kernel goes straight from w into the packed
-				// layout, once per pass.
-				pb, fill := sharedPacked(ctx.derived, derivedKey{c.woff, derivedPackedFlipped})
-				if fill != nil {
-					func() {
-						defer fill.Unlock()
-						pb.PackFlipped(k, cin, cout, f32s(c.w))
-					}()
-				}
-				kernels.GemmSumPacked(m, cin, ko, f32s(d), ldd, c.aoff, pb, f32s(dxp), cin)
-			} else {
-				gemmSum(c.bf16, m, cin, ko, d, ldd, c.aoff, c.flippedKernel(ctx), cin, dxp, cin)
-			}
+			c.gemmSumW(ctx, derivedPackedFlipped, m, cin, ko, d, ldd, dxp)
 			if c.dxFused {
 				return nil
 			}
@@ -510,11 +497,18 @@ func (c *Conv2D[T]) flippedKernel(ctx *Ctx) []T {
 }
 
 // gemmSumW is gemmSum(c.bf16, m, n, k, a, lda, c.aoff, b, n, dst, n) for b
-// the kernel or its flipped form (kind). In a float32 pass of a Net, b is
-// packed into the layout of the GEMM kernels once per pass and shared by
-// its shards (derived.go), with the same bits.
-func (c *Conv2D[T]) gemmSumW(ctx *Ctx, kind derivedKind, m, n, k int, a []T, lda int, b, dst []T) {
+// the kernel (kind derivedPackedW) or its flipped form (derivedPackedFlipped).
+// In a float32 pass of a Net, b is packed into the layout of the GEMM
+// kernels once per pass and shared by its shards (derived.go), with the
+// same bits; the flipped form goes straight from the kernel into that
+// layout.
+func (c *Conv2D[T]) gemmSumW(ctx *Ctx, kind derivedKind, m, n, k int, a []T, lda int, dst []T) {
+	flipped := kind == derivedPackedFlipped
 	if !c.sharesPacked(ctx) {
+		b := c.w
+		if flipped {
+			b = c.flippedKernel(ctx)
+		}
 		gemmSum(c.bf16, m, n, k, a, lda, c.aoff, b, n, dst, n)
 		return
 	}
@@ -522,7 +516,11 @@ func (c *Conv2D[T]) gemmSumW(ctx *Ctx, kind derivedKind, m, n, k int, a []T, lda
 	if fill != nil {
 		func() {
 			defer fill.Unlock()
-			pb.Pack(n, k, len(c.aoff), f32s(b), n)
+			if flipped {
+				pb.PackFlipped(c.cfg.K, c.in.C, c.cfg.Out, f32s(c.w))
+			} else {
+				pb.Pack(n, k, len(c.aoff), f32s(c.w), n)
+			}
 		}()
 	}
 	kernels.GemmSumPacked(m, n, k, f32s(a), lda, c.aoff, pb, f32s(dst), n)
@@ -538,34 +536,7 @@ func (c *Conv2D[T]) sharesPacked(ctx *Ctx) bool {
 // flipKernel fills wt[kh][j][co][ci] = w[kh][K−1−j][ci][co], the kernel of
 // the transposed convolution that computes dX.
 func (c *Conv2D[T]) flipKernel(wt []T) {
-	k, cin, cout := c.cfg.K, c.in.C, c.cfg.Out
-	for kh := 0; kh < k; kh++ {
-		for j := 0; j < k; j++ {
-			src := c.w[(kh*k+k-1-j)*cin*cout:][:cin*cout]
-			dst := wt[(kh*k+j)*cout*cin:][:cout*cin]
-			transpose(dst, src, cin, cout)
-		}
-	}
-}
-
-// transpose writes the cout×cin transpose of the cin×cout matrix src into
-// dst in 16×16 tiles: a plain row-by-row loop writes every element to a
-// different cache line, which for 256 channels (rows 1 KiB apart) made the
-// flip of a ResNet-18 kernel cost a fifth of its convolution's backward.
-func transpose[T Float](dst, src []T, cin, cout int) {
-	const tb = 16
-	for c0 := 0; c0 < cin; c0 += tb {
-		c1 := min(c0+tb, cin)
-		for o0 := 0; o0 < cout; o0 += tb {
-			o1 := min(o0+tb, cout)
-			for ci := c0; ci < c1; ci++ {
-				row := src[ci*cout+o0 : ci*cout+o1]
-				for j, v := range row {
-					dst[(o0+j)*cin+ci] = v
-				}
-			}
-		}
-	}
+	kernels.FlipKernel(wt, c.w, c.cfg.K, c.in.C, c.cfg.Out)
 }
 
 // im2col writes one row of K·K·cin values per output pixel.

@@ -250,7 +250,7 @@ func (c *Conv2D[T]) winogradFill(buf []T, transposed bool) []T {
 	if transposed {
 		w = buf[16*n : 25*n]
 		for tap := 0; tap < 9; tap++ {
-			transpose(w[tap*n:(tap+1)*n], c.w[tap*n:(tap+1)*n], cin, cout)
+			kernels.Transpose(w[tap*n:(tap+1)*n], c.w[tap*n:(tap+1)*n], cin, cout)
 		}
 	}
 	kernels.WinogradKernel(n, w, u)
