@@ -134,11 +134,12 @@ type Conv2D[T Float] struct {
 
 	// Winograd F(2×2, 3×3) (winograd.go): wino asks ConvAuto for it where
 	// it applies (SetConvAlgorithm); th×tw tiles per image; vw holds the
-	// transformed input V (dV in Backward), mw the products M (dM); wu is
-	// the layer's own transformed kernel when driven outside a Net.
+	// transformed input V from Forward to Backward (dV in Backward; the
+	// other Winograd buffers are scratch, getWinoScratch); wu is the
+	// layer's own transformed kernel when driven outside a Net.
 	wino   bool
 	th, tw int
-	vw, mw []T
+	vw     []T
 	wu     []T
 }
 

@@ -9,15 +9,17 @@ import (
 )
 
 // winoTestNet is a small network whose 3×3 stride-1 convolutions qualify
-// for Winograd under ConvAlgWinograd (channels multiples of 16, even
-// images): 16→32 at 8×8, then a stride-2 one (direct), 32→32 at 4×4, and a
-// 3-channel stem that stays direct.
+// for Winograd under ConvAlgWinograd (channels multiples of 16 and at least
+// WinogradMinChannels, even images): 32→32 at 8×8, then a stride-2 one
+// (direct), 32→32 at 4×4; a 3-channel stem and a 16→32 one stay direct.
 func winoTestNet() []Layer[float32] {
 	return []Layer[float32]{
 		NewConv2D[float32](Conv2DConfig{Out: 16, K: 3, Stride: 1, Padding: PadSame}),
 		NewBatchNorm[float32]("bn0", true),
 		NewConv2D[float32](Conv2DConfig{Out: 32, K: 3, Stride: 1, Padding: PadSame, Bias: true}),
 		NewFRN[float32]("frn1"),
+		NewConv2D[float32](Conv2DConfig{Out: 32, K: 3, Stride: 1, Padding: PadSame, Bias: true}),
+		NewFRN[float32]("frn2"),
 		NewConv2D[float32](Conv2DConfig{Out: 32, K: 3, Stride: 2, Padding: PadSame}),
 		NewBatchNorm[float32]("bn", true),
 		NewConv2D[float32](Conv2DConfig{Out: 32, K: 3, Stride: 1, Padding: PadSame}),
@@ -27,8 +29,8 @@ func winoTestNet() []Layer[float32] {
 }
 
 // TestWinogradNetModes checks which layers ConvAlgWinograd turns to
-// Winograd: the two qualifying ones, not the 3-channel stem nor the
-// stride-2 convolution, and none under ConvDirect.
+// Winograd: the two qualifying ones, not the 3-channel stem, the 16→32
+// one nor the stride-2 convolution, and none under ConvDirect.
 func TestWinogradNetModes(t *testing.T) {
 	for _, tc := range []struct {
 		alg  ConvAlgorithm
