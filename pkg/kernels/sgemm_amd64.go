@@ -248,6 +248,27 @@ func packAF32(transA bool, mc, kc, mr int, a []float32, lda, ic, pc int, dst []f
 				for p := 0; p < kc; p, o = p+1, o+lda {
 					*(*[6]float32)(d[p*6:]) = [6]float32(a[o:])
 				}
+			case mr == 12:
+				// An edge strip (the weight gradients of 16- and
+				// 64-channel layers leave 4 rows): element moves, as
+				// copy and clear of a few values per row each call
+				// the runtime.
+				for p := 0; p < kc; p, o = p+1, o+lda {
+					dp := (*[12]float32)(d[p*12:])
+					switch h {
+					case 4:
+						*(*[4]float32)(dp[:]) = [4]float32(a[o:])
+						*(*[8]float32)(dp[4:]) = [8]float32{}
+					case 8:
+						*(*[8]float32)(dp[:]) = [8]float32(a[o:])
+						*(*[4]float32)(dp[8:]) = [4]float32{}
+					default:
+						*dp = [12]float32{}
+						for j, v := range a[o : o+h] {
+							dp[j] = v
+						}
+					}
+				}
 			default:
 				for p := 0; p < kc; p, o = p+1, o+lda {
 					dp := d[p*mr : p*mr+mr]
