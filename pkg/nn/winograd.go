@@ -300,13 +300,14 @@ func (c *Conv2D[T]) winogradFill(buf []T, transposed bool) []T {
 // input of a Forward, the products M (dM), the padded input gradient and
 // dU (16·Cin·Cout values, up to 16 MiB for ResNet-18's 512-channel stage),
 // at most three held at once by a running pass, instead of one of each per
-// layer and replica. A buffer too small for the asking layer is dropped for
-// a new one, so after the first step nothing is allocated.
+// layer and replica. A buffer is made only when no free one is large
+// enough, so once as many of each size exist as run at once, nothing is
+// allocated.
 var winoFree = struct {
 	sync.Mutex
 	f32 [][]float32
 	f64 [][]float64
-}{f32: make([][]float32, 0, 128), f64: make([][]float64, 0, 128)}
+}{f32: make([][]float32, 0, 256), f64: make([][]float64, 0, 256)}
 
 // winoList returns the free list for T (the lists hold slices, not
 // interfaces, so that taking and returning a buffer allocates nothing).
@@ -321,13 +322,25 @@ func winoList[T Float]() *[][]T {
 func getWinoScratch[T Float](n int) []T {
 	winoFree.Lock()
 	l := winoList[T]()
+	// The smallest free buffer that holds n values: the layers ask for
+	// different sizes, so taking whichever came last would drop buffers
+	// and allocate new ones for many steps before the sizes settle.
+	best := -1
+	for i, b := range *l {
+		if cap(b) >= n && (best < 0 || cap(b) < cap((*l)[best])) {
+			best = i
+		}
+	}
 	var b []T
-	if k := len(*l); k > 0 {
-		b = (*l)[k-1]
-		*l = (*l)[:k-1]
+	if best >= 0 {
+		last := len(*l) - 1
+		b = (*l)[best]
+		(*l)[best] = (*l)[last]
+		(*l)[last] = nil
+		*l = (*l)[:last]
 	}
 	winoFree.Unlock()
-	if cap(b) < n {
+	if b == nil {
 		return make([]T, n)
 	}
 	return b[:n]
