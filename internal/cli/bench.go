@@ -79,16 +79,23 @@ compare configurations measured in the same session.`,
 			if !known {
 				return Usagef("--model %q: unknown model (valid: %v)", o.model, models.Names())
 			}
-			prec, err := nn.ParsePrecision(o.precision)
+			asked, err := nn.ParsePrecision(o.precision)
 			if err != nil {
 				return Usagef("--precision: %v", err)
 			}
-			prec, notice := nn.ResolvePrecision(prec)
+			prec, notice := nn.ResolvePrecision(asked)
 			if notice != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "bsam: "+notice)
 			}
+			// As in a run (config.Run.EffectiveConv): bf16 computes every
+			// convolution directly, also where the CPU falls back to fp32.
 			convName := o.conv
-			if convName == "auto" {
+			switch {
+			case asked == nn.BF16 && convName == "winograd":
+				return Usagef("--conv winograd does not apply with --precision bf16 (bf16 computes every convolution directly); use --conv auto or direct")
+			case asked == nn.BF16:
+				convName = "direct"
+			case convName == "auto":
 				convName = config.DefaultConv(o.model)
 			}
 			conv, err := nn.ParseConvAlgorithm(convName)
@@ -140,7 +147,7 @@ compare configurations measured in the same session.`,
 	f.StringVar(&o.model, "model", "resnet20_frn", "model: mlp, lenet, resnet20_frn or resnet18")
 	f.IntVar(&o.batch, "batch", 128, "batch size (a multiple of 8, bSAM's sub-batch count)")
 	f.StringVar(&o.precision, "precision", "fp32", "GEMM arithmetic of the convolution and linear layers: fp32 or bf16 (bf16 operands, float32 accumulation; needs AVX512_BF16, else fp32 with a notice)")
-	f.StringVar(&o.conv, "conv", "auto", "algorithm of the 3×3 stride-1 convolutions: direct, winograd (Winograd F(2×2,3×3) where input and output channels are multiples of 16 and at least 32), or auto (the model's default, as engine.conv: winograd for resnet18 and resnet20_frn, direct otherwise)")
+	f.StringVar(&o.conv, "conv", "auto", "algorithm of the 3×3 stride-1 convolutions: direct, winograd (Winograd F(2×2,3×3) where input and output channels are multiples of 16 and at least 32), or auto (the model's default, as engine.conv: winograd for resnet18 and resnet20_frn, direct otherwise; always direct with --precision bf16)")
 	f.IntVar(&o.shardSize, "shard-size", 0, "examples per shard (0: automatic, as engine.shard_size 0: half a bSAM sub-batch for conv nets, 32 for the MLP)")
 	f.DurationVar(&o.minTime, "time", 3*time.Second, "time each phase at least this long")
 	f.DurationVar(&o.peakTime, "peak-time", 2*time.Second, "time the peak-estimating SGEMM this long (0: skip)")

@@ -166,8 +166,14 @@ func DefaultConv(model string) string {
 }
 
 // EffectiveConv is the convolution algorithm run r computes with:
-// engine.conv, or the model's default when empty.
+// engine.conv, or the model's default when empty; direct in
+// engine.precision bf16, whose GEMMs never run Winograd (Validate refuses
+// an explicit winograd there), also on a CPU that falls back to float32,
+// so that what a run records is what it computed.
 func (r Run) EffectiveConv() string {
+	if r.Engine.Precision == "bf16" {
+		return "direct"
+	}
 	if r.Engine.Conv != "" {
 		return r.Engine.Conv
 	}

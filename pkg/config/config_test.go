@@ -317,6 +317,41 @@ func TestHashConv(t *testing.T) {
 	}
 }
 
+// TestConvBF16 checks that a bf16 run computes, records and hashes its
+// convolutions as direct whatever the model's default (bf16 GEMMs never
+// run Winograd), so a bf16 run made when the default was direct keeps its
+// hash, and that an explicit winograd with bf16 is refused.
+func TestConvBF16(t *testing.T) {
+	run := func(model, engine string) Run {
+		t.Helper()
+		src := strings.Replace(base, "model: mlp", "model: "+model, 1) + "engine: {" + engine + "}\n"
+		e, err := Parse("exp.yaml", []byte(src), nil)
+		if err != nil {
+			t.Fatalf("%s {%s}: %v", model, engine, err)
+		}
+		return e.Runs()[0]
+	}
+	for _, model := range []string{"resnet20_frn", "resnet18"} {
+		if DefaultConv(model) != "winograd" {
+			t.Fatalf("%s: default %q; this test needs a model whose default is winograd", model, DefaultConv(model))
+		}
+		r := run(model, "precision: bf16")
+		if got := r.EffectiveConv(); got != "direct" {
+			t.Errorf("%s bf16: effective conv %q, want direct", model, got)
+		}
+		if r.Hash() != run(model, "precision: bf16, conv: direct").Hash() {
+			t.Errorf("%s bf16: no engine.conv and conv: direct hash differently", model)
+		}
+		if r.Hash() == run(model, "precision: fp32").Hash() {
+			t.Errorf("%s: bf16 and fp32 hash alike", model)
+		}
+		_, err := Parse("exp.yaml", []byte(strings.Replace(base, "model: mlp", "model: "+model, 1)+"engine: {precision: bf16, conv: winograd}\n"), nil)
+		if err == nil || !strings.Contains(err.Error(), "engine.conv") || !strings.Contains(err.Error(), "bf16") {
+			t.Errorf("%s: engine.conv winograd with bf16 gave %v, want an error naming engine.conv and bf16", model, err)
+		}
+	}
+}
+
 func mustRun(t *testing.T) Run {
 	t.Helper()
 	e, err := Parse("exp.yaml", []byte(base), nil)
