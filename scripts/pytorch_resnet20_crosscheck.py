@@ -581,7 +581,10 @@ def evalckpt(args):
     load_flat_into(model, arr["params"])
     ev = evaluate(model, params, xte, yte, 200)
     rec = hdr["records"][-1] if hdr.get("records") else {}
-    out = {"checkpoint": args.checkpoint, "epoch": hdr["epoch"], "bsam_point": {
+    # The run's identity (experiment/run/checkpoint.bin), not where this
+    # machine kept it.
+    ck = os.path.join(*os.path.normpath(os.path.abspath(args.checkpoint)).split(os.sep)[-3:])
+    out = {"checkpoint": ck, "epoch": hdr["epoch"], "bsam_point": {
         "test_acc": rec.get("test_acc"), "test_nll": rec.get("test_nll")}, "pytorch_point": ev}
     if "opt.s" in arr and args.bma:
         w = [p.detach().clone() for p in params]
