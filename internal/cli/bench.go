@@ -83,24 +83,24 @@ compare configurations measured in the same session.`,
 			if err != nil {
 				return Usagef("--precision: %v", err)
 			}
-			prec, notice := nn.ResolvePrecision(asked)
-			if notice != "" {
-				fmt.Fprintln(cmd.ErrOrStderr(), "bsam: "+notice)
+			convName := o.conv
+			if convName == "auto" {
+				convName = config.DefaultConv(o.model)
+			} else if _, err := nn.ParseConvAlgorithm(convName); err != nil {
+				return Usagef("--conv: %v", err)
 			}
 			// As in a run (config.Run.EffectiveConv): bf16 computes every
 			// convolution directly, also where the CPU falls back to fp32.
-			convName := o.conv
-			switch {
-			case asked == nn.BF16 && convName == "winograd":
-				return Usagef("--conv winograd does not apply with --precision bf16 (bf16 computes every convolution directly); use --conv auto or direct")
-			case asked == nn.BF16:
+			if asked == nn.BF16 {
+				if o.conv == "winograd" {
+					return Usagef("--conv winograd does not apply with --precision bf16 (bf16 computes every convolution directly); use --conv auto or direct")
+				}
 				convName = "direct"
-			case convName == "auto":
-				convName = config.DefaultConv(o.model)
 			}
-			conv, err := nn.ParseConvAlgorithm(convName)
-			if err != nil {
-				return Usagef("--conv: %v", err)
+			conv, _ := nn.ParseConvAlgorithm(convName)
+			prec, notice := nn.ResolvePrecision(asked)
+			if notice != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "bsam: "+notice)
 			}
 			out := cmd.OutOrStdout()
 			if o.scaling {

@@ -345,6 +345,9 @@ func TestConvBF16(t *testing.T) {
 		if r.Hash() == run(model, "precision: fp32").Hash() {
 			t.Errorf("%s: bf16 and fp32 hash alike", model)
 		}
+		if got := run(model, "precision: fp32, conv: winograd").EffectiveConv(); got != "winograd" {
+			t.Errorf("%s fp32 conv: winograd: effective conv %q", model, got)
+		}
 		_, err := Parse("exp.yaml", []byte(strings.Replace(base, "model: mlp", "model: "+model, 1)+"engine: {precision: bf16, conv: winograd}\n"), nil)
 		if err == nil || !strings.Contains(err.Error(), "engine.conv") || !strings.Contains(err.Error(), "bf16") {
 			t.Errorf("%s: engine.conv winograd with bf16 gave %v, want an error naming engine.conv and bf16", model, err)

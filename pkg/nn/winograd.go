@@ -299,10 +299,10 @@ func (c *Conv2D[T]) winogradFill(buf []T, transposed bool) []T {
 // winoFree keeps the scratch of Winograd passes for reuse: the padded
 // input of a Forward, the products M (dM), the padded input gradient and
 // dU (16·Cin·Cout values, up to 16 MiB for ResNet-18's 512-channel stage),
-// at most three held at once by a running pass, instead of one of each per
-// layer and replica. A buffer is made only when no free one is large
-// enough, so once as many of each size exist as run at once, nothing is
-// allocated.
+// at most two held at once by a running pass (Backward's dM and dU),
+// instead of one of each per layer and replica. A buffer is made only when
+// no free one is large enough, so once as many of each size exist as run
+// at once, nothing is allocated.
 var winoFree = struct {
 	sync.Mutex
 	f32 [][]float32

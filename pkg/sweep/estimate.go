@@ -93,7 +93,11 @@ func MeasureStep(r config.Run, threads int) (float64, error) {
 	if threads > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
 	}
-	net, err := models.New[float32](r.Model, info.Shape, info.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: r.Engine.ShardSize, Conv: convOf(r)}})
+	// The precision the run computes in on this CPU (bf16, or fp32 where
+	// the CPU lacks AVX512_BF16), as the trainer resolves it.
+	prec, _ := nn.ParsePrecision(r.Engine.Precision)
+	prec, _ = nn.ResolvePrecision(prec)
+	net, err := models.New[float32](r.Model, info.Shape, info.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: r.Engine.ShardSize, Conv: convOf(r), Precision: prec}})
 	if err != nil {
 		return 0, fmt.Errorf("estimating the cost: %w", err)
 	}
