@@ -83,21 +83,21 @@ compare configurations measured in the same session.`,
 			if err != nil {
 				return Usagef("--precision: %v", err)
 			}
-			convName := o.conv
-			if convName == "auto" {
-				convName = config.DefaultConv(o.model)
-			} else if _, err := nn.ParseConvAlgorithm(convName); err != nil {
-				return Usagef("--conv: %v", err)
-			}
-			// As in a run (config.Run.EffectiveConv): bf16 computes every
-			// convolution directly, also where the CPU falls back to fp32.
-			if asked == nn.BF16 {
-				if o.conv == "winograd" {
-					return Usagef("--conv winograd does not apply with --precision bf16 (bf16 computes every convolution directly); use --conv auto or direct")
+			if o.conv != "auto" {
+				if _, err := nn.ParseConvAlgorithm(o.conv); err != nil {
+					return Usagef("--conv: %v", err)
 				}
-				convName = "direct"
 			}
-			conv, _ := nn.ParseConvAlgorithm(convName)
+			if asked == nn.BF16 && o.conv == "winograd" {
+				return Usagef("--conv winograd does not apply with --precision bf16 (bf16 computes every convolution directly); use --conv auto or direct")
+			}
+			// The algorithm a run with these settings computes with (auto:
+			// the model's default; direct in bf16).
+			run := config.Run{Model: o.model, Engine: config.Engine{Precision: asked.String()}}
+			if o.conv != "auto" {
+				run.Engine.Conv = o.conv
+			}
+			conv, _ := nn.ParseConvAlgorithm(run.EffectiveConv())
 			prec, notice := nn.ResolvePrecision(asked)
 			if notice != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "bsam: "+notice)

@@ -15,21 +15,28 @@ import (
 	"github.com/bsam-dev/bsam/pkg/report"
 )
 
-// runReport runs `bsam report args...` through the root command (so the
+// runRoot runs `bsam args...` through the root command (so the
 // registration and the root's error settings are exercised) and returns
-// stdout, stderr and the exit code.
-func runReport(t *testing.T, args ...string) (string, string, int) {
+// stdout, stderr (with the returned error appended as "error: …") and the
+// exit code.
+func runRoot(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := NewRootCmd()
 	var stdout, stderr bytes.Buffer
 	cmd.SetOut(&stdout)
 	cmd.SetErr(&stderr)
-	cmd.SetArgs(append([]string{"report"}, args...))
+	cmd.SetArgs(args)
 	err := cmd.Execute()
 	if err != nil {
 		stderr.WriteString("error: " + err.Error() + "\n")
 	}
 	return stdout.String(), stderr.String(), ExitCode(err)
+}
+
+// runReport is runRoot of `bsam report args...`.
+func runReport(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	return runRoot(t, append([]string{"report"}, args...)...)
 }
 
 func reportFixture(t *testing.T) (results, golden string) {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/bsam-dev/bsam/pkg/config"
 	"github.com/bsam-dev/bsam/pkg/datasets"
-	"github.com/bsam-dev/bsam/pkg/nn"
 	"github.com/bsam-dev/bsam/pkg/nn/models"
+	"github.com/bsam-dev/bsam/pkg/train"
 )
 
 // StepTimer returns the seconds one training step (forward + backward of
@@ -93,11 +93,13 @@ func MeasureStep(r config.Run, threads int) (float64, error) {
 	if threads > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(threads))
 	}
-	// The precision the run computes in on this CPU (bf16, or fp32 where
-	// the CPU lacks AVX512_BF16), as the trainer resolves it.
-	prec, _ := nn.ParsePrecision(r.Engine.Precision)
-	prec, _ = nn.ResolvePrecision(prec)
-	net, err := models.New[float32](r.Model, info.Shape, info.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: r.Engine.ShardSize, Conv: convOf(r), Precision: prec}})
+	// The engine the run trains with (precision and convolution algorithm
+	// as the trainer resolves them on this CPU).
+	netOpts, _, err := train.NetOptions(r)
+	if err != nil {
+		return 0, fmt.Errorf("estimating the cost: %w", err)
+	}
+	net, err := models.New[float32](r.Model, info.Shape, info.Classes, models.Options{NetOptions: netOpts})
 	if err != nil {
 		return 0, fmt.Errorf("estimating the cost: %w", err)
 	}
@@ -121,11 +123,4 @@ func MeasureStep(r config.Run, threads int) (float64, error) {
 	}
 	a, m, c := times[0], times[1], times[2]
 	return max(min(a, m), min(max(a, m), c)), nil
-}
-
-// convOf is the convolution algorithm run r trains with (engine.conv or the
-// model's default), which the timing and memory estimate must match.
-func convOf(r config.Run) nn.ConvAlgorithm {
-	a, _ := nn.ParseConvAlgorithm(r.EffectiveConv())
-	return a
 }

@@ -17,6 +17,18 @@ func runPrecision(r config.Run) (nn.Precision, string, error) {
 	return eff, notice, nil
 }
 
+// NetOptions returns the network options run r trains with on this CPU:
+// its shard size, the precision runPrecision resolves (with its notice) and
+// the convolution algorithm of runConv. The trainer and the sweep's cost
+// estimate build their networks with it, so both time the same engine.
+func NetOptions(r config.Run) (nn.NetOptions, string, error) {
+	prec, notice, err := runPrecision(r)
+	if err != nil {
+		return nn.NetOptions{}, "", err
+	}
+	return nn.NetOptions{ShardSize: r.Engine.ShardSize, Precision: prec, Conv: runConv(r)}, notice, nil
+}
+
 // runConv returns the convolution algorithm of run r (engine.conv, or the
 // model's default; direct for a value Validate would reject).
 func runConv(r config.Run) nn.ConvAlgorithm {

@@ -128,14 +128,14 @@ func (s *Session) Setup() error {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
 	}
-	prec, notice, err := runPrecision(r)
+	netOpts, notice, err := NetOptions(r)
 	if err != nil {
 		return err
 	}
 	if notice != "" {
 		s.Logger.Warn(notice)
 	}
-	net, err := models.New[float32](r.Model, s.Data.Train.Shape, s.Data.Classes, models.Options{NetOptions: nn.NetOptions{ShardSize: r.Engine.ShardSize, Precision: prec, Conv: runConv(r)}})
+	net, err := models.New[float32](r.Model, s.Data.Train.Shape, s.Data.Classes, models.Options{NetOptions: netOpts})
 	if err != nil {
 		return err
 	}
