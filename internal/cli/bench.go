@@ -88,11 +88,8 @@ compare configurations measured in the same session.`,
 					return Usagef("--conv: %v", err)
 				}
 			}
-			if asked == nn.BF16 && o.conv == "winograd" {
-				return Usagef("--conv winograd does not apply with --precision bf16 (bf16 computes every convolution directly); use --conv auto or direct")
-			}
 			// The algorithm a run with these settings computes with (auto:
-			// the model's default; direct in bf16).
+			// the model's default).
 			run := config.Run{Model: o.model, Engine: config.Engine{Precision: asked.String()}}
 			if o.conv != "auto" {
 				run.Engine.Conv = o.conv
@@ -147,7 +144,7 @@ compare configurations measured in the same session.`,
 	f.StringVar(&o.model, "model", "resnet20_frn", "model: mlp, lenet, resnet20_frn or resnet18")
 	f.IntVar(&o.batch, "batch", 128, "batch size (a multiple of 8, bSAM's sub-batch count)")
 	f.StringVar(&o.precision, "precision", "fp32", "GEMM arithmetic of the convolution and linear layers: fp32 or bf16 (bf16 operands, float32 accumulation; needs AVX512_BF16, else fp32 with a notice)")
-	f.StringVar(&o.conv, "conv", "auto", "algorithm of the 3×3 stride-1 convolutions: direct, winograd (Winograd F(2×2,3×3) where input and output channels are multiples of 16 and at least 32), or auto (the model's default, as engine.conv: winograd for resnet18 and resnet20_frn, direct otherwise; always direct with --precision bf16)")
+	f.StringVar(&o.conv, "conv", "auto", "algorithm of the 3×3 stride-1 convolutions: direct, winograd (Winograd F(2×2,3×3) where input and output channels are multiples of 16 and at least 32), or auto (the model's default, as engine.conv: winograd for resnet18 and resnet20_frn, direct otherwise; in both precisions)")
 	f.IntVar(&o.shardSize, "shard-size", 0, "examples per shard (0: automatic, as engine.shard_size 0: half a bSAM sub-batch for conv nets, 32 for the MLP)")
 	f.DurationVar(&o.minTime, "time", 3*time.Second, "time each phase at least this long")
 	f.DurationVar(&o.peakTime, "peak-time", 2*time.Second, "time the peak-estimating SGEMM this long (0: skip)")

@@ -166,14 +166,12 @@ func DefaultConv(model string) string {
 }
 
 // EffectiveConv is the convolution algorithm run r computes with:
-// engine.conv, or the model's default when empty; direct in
-// engine.precision bf16, whose GEMMs never run Winograd (Validate refuses
-// an explicit winograd there), also on a CPU that falls back to float32,
-// so that what a run records is what it computed.
+// engine.conv, or the model's default when empty, in either precision (a
+// bf16 Winograd convolution rounds the transformed operands to bf16).
+// Runs in bf16 made before bsam ran Winograd in bf16 (2026-12-08) computed
+// directly and recorded engine.conv direct: their configs now hash as
+// Winograd runs unless they say engine.conv: direct.
 func (r Run) EffectiveConv() string {
-	if r.Engine.Precision == "bf16" {
-		return "direct"
-	}
 	if r.Engine.Conv != "" {
 		return r.Engine.Conv
 	}

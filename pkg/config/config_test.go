@@ -318,9 +318,10 @@ func TestHashConv(t *testing.T) {
 }
 
 // TestConvBF16 checks that a bf16 run computes, records and hashes its
-// convolutions as direct whatever the model's default (bf16 GEMMs never
-// run Winograd), so a bf16 run made when the default was direct keeps its
-// hash, and that an explicit winograd with bf16 is refused.
+// convolutions with the model's default algorithm (winograd for the
+// ResNets), as an fp32 run does, that engine.conv: direct keeps a bf16 run
+// direct (the hash of the bf16 runs made before Winograd ran in bf16), and
+// that an explicit winograd with bf16 is accepted.
 func TestConvBF16(t *testing.T) {
 	run := func(model, engine string) Run {
 		t.Helper()
@@ -336,21 +337,18 @@ func TestConvBF16(t *testing.T) {
 			t.Fatalf("%s: default %q; this test needs a model whose default is winograd", model, DefaultConv(model))
 		}
 		r := run(model, "precision: bf16")
-		if got := r.EffectiveConv(); got != "direct" {
-			t.Errorf("%s bf16: effective conv %q, want direct", model, got)
+		if got := r.EffectiveConv(); got != "winograd" {
+			t.Errorf("%s bf16: effective conv %q, want the default winograd", model, got)
 		}
-		if r.Hash() != run(model, "precision: bf16, conv: direct").Hash() {
-			t.Errorf("%s bf16: no engine.conv and conv: direct hash differently", model)
+		if r.Hash() != run(model, "precision: bf16, conv: winograd").Hash() {
+			t.Errorf("%s bf16: no engine.conv and conv: winograd hash differently", model)
+		}
+		direct := run(model, "precision: bf16, conv: direct")
+		if direct.EffectiveConv() != "direct" || direct.Hash() == r.Hash() {
+			t.Errorf("%s bf16 conv: direct: effective %q, hash equal to winograd's: %v", model, direct.EffectiveConv(), direct.Hash() == r.Hash())
 		}
 		if r.Hash() == run(model, "precision: fp32").Hash() {
 			t.Errorf("%s: bf16 and fp32 hash alike", model)
-		}
-		if got := run(model, "precision: fp32, conv: winograd").EffectiveConv(); got != "winograd" {
-			t.Errorf("%s fp32 conv: winograd: effective conv %q", model, got)
-		}
-		_, err := Parse("exp.yaml", []byte(strings.Replace(base, "model: mlp", "model: "+model, 1)+"engine: {precision: bf16, conv: winograd}\n"), nil)
-		if err == nil || !strings.Contains(err.Error(), "engine.conv") || !strings.Contains(err.Error(), "bf16") {
-			t.Errorf("%s: engine.conv winograd with bf16 gave %v, want an error naming engine.conv and bf16", model, err)
 		}
 	}
 }

@@ -86,9 +86,6 @@ func (e *Experiment) Validate() error {
 	if p := e.Engine.Precision; p != "" && !slices.Contains(PrecisionNames, p) {
 		bad("engine.precision", "unknown precision %q (valid: %s)", p, strings.Join(PrecisionNames, ", "))
 	}
-	if e.Engine.Conv == "winograd" && e.Engine.Precision == "bf16" {
-		bad("engine.conv", "winograd does not apply with engine.precision: bf16 (bf16 computes every convolution directly, as PyTorch's CPU autocast does); drop engine.conv or use engine.precision: fp32")
-	}
 	if e.Out == "" {
 		bad("out", "must name an output directory")
 	}

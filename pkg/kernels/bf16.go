@@ -12,6 +12,22 @@ import (
 
 // bfloat16 GEMM
 //
+// Block sizes of the bf16 driver, in k elements (bKC, even), columns and
+// rows: a packed bKC×bNC panel of B takes bKC·bNC·2 bytes = 512 KiB (L2),
+// a 12×bKC sliver of A 12 KiB (L1). bf16 halves the bytes per element, so
+// KC is twice the float32 driver's for the same panel size, which also
+// halves the C loads and stores per multiply-add. A K that needs several
+// blocks is split into blocks of equal depth (576 = 288 + 288, not
+// 512 + 64). A transposed A is packed bMC rows (10 slivers, 120 KiB) at a
+// time, reading 480 contiguous bytes of each source row: measured faster
+// than 5 slivers or 20 (whose 20 write streams 12 KiB apart thrash L1) on
+// the convolution weight-gradient shapes.
+const (
+	bKC = 512
+	bNC = 512
+	bMC = 120
+)
+
 // GemmBF16 computes C = alpha·(bf16(op(A))·bf16(op(B))) + beta·C: each
 // operand element is rounded to bfloat16 (8-bit significand, float32's
 // exponent range) with round-to-nearest-even, the products (exact in

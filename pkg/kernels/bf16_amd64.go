@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -40,22 +41,6 @@ func bf16PackAT(dst *uint16, src0, src1 *float32, np, ld, nsl, dstSl int)
 //go:noescape
 func bf16CvtRow(dst *uint16, src *float32, n, lm1, lm2, smw, pf int)
 
-// Block sizes of the bf16 driver, in k elements (bKC, even), columns and
-// rows: a packed bKC×bNC panel of B takes bKC·bNC·2 bytes = 512 KiB (L2),
-// a 12×bKC sliver of A 12 KiB (L1). bf16 halves the bytes per element, so
-// KC is twice the float32 driver's for the same panel size, which also
-// halves the C loads and stores per multiply-add. A K that needs several
-// blocks is split into blocks of equal depth (576 = 288 + 288, not
-// 512 + 64). A transposed A is packed bMC rows (10 slivers, 120 KiB) at a
-// time, reading 480 contiguous bytes of each source row: measured faster
-// than 5 slivers or 20 (whose 20 write streams 12 KiB apart thrash L1) on
-// the convolution weight-gradient shapes.
-const (
-	bKC = 512
-	bNC = 512
-	bMC = 120
-)
-
 // zeroRow is the second row of a last, unpaired k (odd K): zeros.
 var zeroRow [bMC]float32
 
@@ -90,7 +75,6 @@ func gemmBF16Asm(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		nc := min(bNC, n-jc)
 		for pc := 0; pc < k; pc += kcb {
 			kc := min(kcb, k-pc)
-			kp := (kc + 1) / 2
 			packBBF16(transB, kc, nc, nr, nrHalf, b, ldb, pc, jc, bpan, rowtmp)
 			betaEff, load := float32(1), 1
 			if pc == 0 {
@@ -99,45 +83,56 @@ func gemmBF16Asm(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 					load = 1
 				}
 			}
-			for ir := 0; ir < m; ir += mr {
-				h := min(mr, m-ir)
-				var rs, ks int
-				var ap *uint16
-				if transA {
-					// Sliver (ir/mr) mod 10 of the packed block.
-					s := ir % bMC / mr
-					if s == 0 {
-						packATBlockBF16(min(bMC, m-ir), kc, a, lda, ir, pc, ablk)
+			bf16Panel(transA, m, nc, kc, a, lda, pc, bpan, c[jc:], ldc, alpha, betaEff, load, tmp, ablk)
+		}
+	}
+}
+
+// bf16Panel multiplies rows [0, m) of op(A)[:, pc:pc+kc] by the packed
+// kc×nc panel bpan of B (strips of packBBF16's layout) into C[:, :nc]:
+// C = alpha·A·B + beta·C (load != 0) or alpha·A·B, packing A one 12-row
+// sliver (or, transposed, one block of 10 slivers) at a time into ablk.
+// tmp (12×32 float32) takes the edge tiles.
+func bf16Panel(transA bool, m, nc, kc int, a []float32, lda, pc int, bpan []uint16, c []float32, ldc int, alpha, beta float32, load int, tmp []float32, ablk []uint16) {
+	const mr, nr, nrHalf = 12, 32, 16
+	kp := (kc + 1) / 2
+	for ir := 0; ir < m; ir += mr {
+		h := min(mr, m-ir)
+		var rs, ks int
+		var ap *uint16
+		if transA {
+			// Sliver (ir/mr) mod 10 of the packed block.
+			s := ir % bMC / mr
+			if s == 0 {
+				packATBlockBF16(min(bMC, m-ir), kc, a, lda, ir, pc, ablk)
+			}
+			ap, rs, ks = &ablk[2*mr*kp*s], 4, 4*mr
+		} else {
+			rs, ks = packABF16(h, kc, a, lda, ir, pc, ablk)
+			ap = &ablk[0]
+		}
+		for jr := 0; jr < nc; jr += nr {
+			w := min(nr, nc-jr)
+			sw := nr
+			if w <= nrHalf {
+				sw = nrHalf
+			}
+			bp := &bpan[2*jr*kp]
+			ci := ir*ldc + jr
+			if h == mr && w == sw {
+				callKernelBF16(sw, kp, ap, rs, ks, bp, &c[ci], 4*ldc, alpha, beta, load)
+				continue
+			}
+			callKernelBF16(sw, kp, ap, rs, ks, bp, &tmp[0], 4*sw, alpha, 0, 0)
+			for r := 0; r < h; r++ {
+				row := c[ci+r*ldc : ci+r*ldc+w]
+				t := tmp[r*sw : r*sw+w]
+				if load != 0 {
+					for j := range row {
+						row[j] = t[j] + beta*row[j]
 					}
-					ap, rs, ks = &ablk[2*mr*kp*s], 4, 4*mr
 				} else {
-					rs, ks = packABF16(h, kc, a, lda, ir, pc, ablk)
-					ap = &ablk[0]
-				}
-				for jr := 0; jr < nc; jr += nr {
-					w := min(nr, nc-jr)
-					sw := nr
-					if w <= nrHalf {
-						sw = nrHalf
-					}
-					bp := &bpan[2*jr*kp]
-					ci := ir*ldc + jc + jr
-					if h == mr && w == sw {
-						callKernelBF16(sw, kp, ap, rs, ks, bp, &c[ci], 4*ldc, alpha, betaEff, load)
-						continue
-					}
-					callKernelBF16(sw, kp, ap, rs, ks, bp, &tmp[0], 4*sw, alpha, 0, 0)
-					for r := 0; r < h; r++ {
-						row := c[ci+r*ldc : ci+r*ldc+w]
-						t := tmp[r*sw : r*sw+w]
-						if load != 0 {
-							for j := range row {
-								row[j] = t[j] + betaEff*row[j]
-							}
-						} else {
-							copy(row, t)
-						}
-					}
+					copy(row, t)
 				}
 			}
 		}
@@ -264,4 +259,72 @@ func cvtRowBF16(dst []uint16, src []float32, pf int) {
 		smw = 1<<((r+1)&^1) - 1
 	}
 	bf16CvtRow(&dst[0], &src[0], n, lm1, lm2, smw, pf)
+}
+
+// packRows packs rows [r0, r1) of the 16 terms of pb (all in one packed
+// block; r0 even) from u, where row r of term p is u[p·ts + (r−r0)·n:]:
+// into each column strip of each panel, the block's k-pairs from
+// (r0 − pc)/2 on, as packBBF16 lays them out (a last odd row pairs with
+// zero; columns past the matrix are zero).
+func (pb *PackedWinoBF16) packRows(r0, r1 int, u []float32, ts int) {
+	const nr, nrHalf = 32, 16
+	n, k := pb.n, pb.k
+	pc := r0 / pb.kcb * pb.kcb
+	kp := (min(pb.kcb, k-pc) + 1) / 2
+	if r0%2 != 0 || r1 > min(pc+pb.kcb, k) || r0 > r1 || len(u) < 15*ts+(r1-r0)*n {
+		panic(fmt.Sprintf("kernels: PackedWinoBF16.packRows: rows [%d, %d) of a block from %d", r0, r1, pc))
+	}
+	np, odd := (r1-r0)/2, (r1-r0)%2
+	q0 := (r0 - pc) / 2
+	kEven, tsz := k+k%2, pb.termSize()
+	for p := 0; p < 16; p++ {
+		for jc := 0; jc < n; jc += bNC {
+			nc := min(bNC, n-jc)
+			base := p*tsz + jc*kEven + pc*stripsWidth(nc, nr, nrHalf)
+			for j0 := 0; j0 < nc; j0 += nr {
+				w := min(nr, nc-j0)
+				sw := nr
+				if w <= nrHalf {
+					sw = nrHalf
+				}
+				lm1, lm2 := laneMask(w)
+				sm1, sm2 := laneMask(sw)
+				d := pb.data[base+2*j0*kp+2*q0*sw : base+2*j0*kp+2*(q0+np+odd)*sw]
+				row := u[p*ts+jc+j0:]
+				_ = row[(r1-r0-1)*n+w-1]
+				if np > 0 {
+					bf16PackPairs(&d[0], &row[0], &row[n], np, 8*n, 4*sw, lm1, lm2, sm1, sm2)
+				}
+				if odd == 1 {
+					bf16PackPairs(&d[2*np*sw], &row[2*np*n], &zeroRow[0], 1, 0, 4*sw, lm1, lm2, sm1, sm2)
+				}
+			}
+		}
+	}
+}
+
+// mulTermAsm is gemmBF16Asm (no transposes, alpha 1, beta 0) with the
+// panels of B taken from the packed term b instead of packed afresh.
+func (pb *PackedWinoBF16) mulTermAsm(b []uint16, m int, a []float32, lda int, c []float32, ldc int) {
+	const mr, nr, nrHalf = 12, 32, 16
+	n, k := pb.n, pb.k
+	s := getScratch()
+	defer putScratch(s)
+	mem := viewU16(s)
+	tmp := unsafe.Slice((*float32)(unsafe.Pointer(&mem[0])), mr*nr)
+	ablk := mem[2*mr*nr:]
+	kEven := k + k%2
+	for jc := 0; jc < n; jc += bNC {
+		nc := min(bNC, n-jc)
+		ncw := stripsWidth(nc, nr, nrHalf)
+		for pc := 0; pc < k; pc += pb.kcb {
+			kc := min(pb.kcb, k-pc)
+			load := 1
+			if pc == 0 {
+				load = 0
+			}
+			bpan := b[jc*kEven+pc*ncw : jc*kEven+pc*ncw+2*((kc+1)/2)*ncw]
+			bf16Panel(false, m, nc, kc, a, lda, pc, bpan, c[jc:], ldc, 1, 1, load, tmp, ablk)
+		}
+	}
 }

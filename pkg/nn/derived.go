@@ -36,6 +36,8 @@ const (
 	derivedPackedFlipped                    // its flipped kernel packed as the B of the dX GEMMs
 	derivedPackedWino                       // U packed as the B of the forward products
 	derivedPackedWinoT                      // Uᵀ packed as the B of the dX products
+	derivedWinoBF16                         // U packed in bf16 (kernels.PackedWinoBF16)
+	derivedWinoBF16T                        // Uᵀ packed in bf16
 )
 
 // derivedKey names a shared buffer: the layer's parameter offset (unique

@@ -50,7 +50,8 @@ const (
 	// ConvAlgWinograd uses Winograd F(2×2, 3×3) for the 3×3 stride-1 SAME
 	// convolutions of even-sized images whose input and output channels
 	// are multiples of 16 (whole AVX-512 vectors) and at least
-	// WinogradMinChannels, direct elsewhere and in bf16 precision.
+	// WinogradMinChannels, direct elsewhere. In bf16 the 16 products take
+	// the transformed operands V and U rounded to bf16 (kernels.PackedWinoBF16).
 	ConvAlgWinograd
 )
 
@@ -98,15 +99,11 @@ func (c *Conv2D[T]) winogradApplies(in Shape) bool {
 		}
 		return true
 	case ConvAuto:
-		// bf16 GEMMs stay direct: rounding the transformed operands to
-		// bf16 would add error the bf16 contract (PyTorch's autocast,
-		// direct convolutions) does not have.
-		//
 		// Narrower layers stay direct too: ResNet-20-FRN's 16-channel
 		// products (K = 16 in each of the 16 Winograd GEMMs) lose more in
 		// the transforms than they gain, where its 32- and 64-channel
 		// stages gain (WinogradMinChannels).
-		return fits && c.wino && !c.bf16 && in.C%16 == 0 && c.cfg.Out%16 == 0 &&
+		return fits && c.wino && in.C%16 == 0 && c.cfg.Out%16 == 0 &&
 			in.C >= WinogradMinChannels && c.cfg.Out >= WinogradMinChannels
 	}
 	return false
@@ -227,24 +224,50 @@ func (c *Conv2D[T]) winoPadded(ch int) rowLayout {
 	return rowLayout{off: prs + ch, row: prs, img: (c.in.H + 2) * prs}
 }
 
+// winoTerms multiplies by the 16 transformed kernels of a pass, packed:
+// kernels.PackedB (float32) or kernels.PackedWinoBF16.
+type winoTerms interface {
+	MulTerm(t, m int, a []float32, lda int, c []float32, ldc int)
+}
+
 // winogradKernel returns the transformed kernel for the forward products
 // (U: 16 matrices Cin×Cout) or, with transposed, for the dX products (Uᵀ:
-// 16 matrices Cout×Cin). In a float32 (not bf16) pass of a Net it returns
-// them packed for the GEMM kernels, made once per pass and shared by the
-// shards (derived.go), the transform written straight into the packed
-// layout by all cores at once (the other shards wait for it anyway: in
-// bSAM's sixteen passes per step this fill is on the critical path).
+// 16 matrices Cout×Cin). In a float32 pass of a Net it returns them packed
+// for the GEMM kernels (kernels.PackedB; in bf16 rounded and packed for
+// the bf16 kernels, kernels.PackedWinoBF16), made once per pass and shared
+// by the shards (derived.go), the transform written straight into the
+// packed layout by all cores at once (the other shards wait for it anyway:
+// in bSAM's sixteen passes per step this fill is on the critical path).
 // Otherwise it returns them unpacked, the layer's own, remade on every
 // call.
-func (c *Conv2D[T]) winogradKernel(ctx *Ctx, transposed bool) (u []T, pb *kernels.PackedB) {
+func (c *Conv2D[T]) winogradKernel(ctx *Ctx, transposed bool) (u []T, pt winoTerms) {
 	cin, cout := c.in.C, c.cfg.Out
 	n := cin * cout
 	var z T
-	if ctx.derived == nil || !shareDerived || c.bf16 || unsafe.Sizeof(z) != 4 {
+	if ctx.derived == nil || !shareDerived || unsafe.Sizeof(z) != 4 {
 		if c.wu == nil {
 			c.wu = make([]T, 25*n)
 		}
 		return c.winogradFill(c.wu, transposed), nil
+	}
+	w := f32s(c.w)
+	if c.bf16 {
+		kind := derivedWinoBF16
+		if transposed {
+			kind = derivedWinoBF16T
+		}
+		v, fill := ctx.derived.derivedFor(derivedKey{c.woff, kind}, func() any { return new(winoPackedBF16) })
+		wp := v.(*winoPackedBF16)
+		if fill != nil {
+			if transposed {
+				wp.pb.Prepare(cin, cout, w, true)
+			} else {
+				wp.pb.Prepare(cout, cin, w, false)
+			}
+			parallelRows(wp, wp.pb.Pairs())
+			fill.Unlock()
+		}
+		return nil, &wp.pb
 	}
 	kind := derivedPackedWino
 	if transposed {
@@ -253,7 +276,6 @@ func (c *Conv2D[T]) winogradKernel(ctx *Ctx, transposed bool) (u []T, pb *kernel
 	v, fill := ctx.derived.derivedFor(derivedKey{c.woff, kind}, func() any { return new(winoPacked) })
 	wp := v.(*winoPacked)
 	if fill != nil {
-		w := f32s(c.w)
 		rows := cin
 		if transposed {
 			wp.pb.PrepareWinogradT(cin, cout, w)
@@ -277,6 +299,16 @@ type winoPacked struct {
 func (wp *winoPacked) fillRows(r0, r1 int) { wp.pb.PackWinogradRows(r0, r1) }
 
 func (wp *winoPacked) waitGroup() *sync.WaitGroup { return &wp.wg }
+
+// winoPackedBF16 is winoPacked's bf16 form, filled by row pairs.
+type winoPackedBF16 struct {
+	pb kernels.PackedWinoBF16
+	wg sync.WaitGroup
+}
+
+func (wp *winoPackedBF16) fillRows(q0, q1 int) { wp.pb.FillPairs(q0, q1) }
+
+func (wp *winoPackedBF16) waitGroup() *sync.WaitGroup { return &wp.wg }
 
 // winogradFill writes U (16 planes Cin×Cout) or, when transposed, Uᵀ
 // (16 planes Cout×Cin, the transform of the kernel with each tap
