@@ -54,6 +54,7 @@ func sgemmPackedTerm(p Path, m, n, k int, a []float32, lda int, pre []float32, c
 }
 func winoKernelAVX512(w *float32, ns int, u *float32, nd, cnt int)       {}
 func winoKernelGradAVX512(du *float32, n int, dw *float32, cnt int)      {}
+func winoKernelGradSetAVX512(du *float32, n int, dw *float32, cnt int)   {}
 func transpose16AVX512(src *float32, ss int, dst *float32, ds, nblk int) {}
 
 // tile is never called on this architecture (only PathGeneric exists,

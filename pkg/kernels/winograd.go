@@ -230,13 +230,28 @@ func winoKernel[T ~float32 | ~float64](ns, nd, cnt int, w, u []T) {
 // WinogradKernel's u. The explicit conversions keep every product rounded
 // on its own (no fused multiply-add), as the AVX-512 kernel does.
 func WinogradKernelGrad[T ~float32 | ~float64](n int, du, dw []T) {
+	winoKernelGrad(n, du, dw, false)
+}
+
+// WinogradKernelGradSet writes dg into dw instead of adding it: the bits
+// of WinogradKernelGrad into a zeroed dw (0 + x, so a −0 comes out +0),
+// without reading dw.
+func WinogradKernelGradSet[T ~float32 | ~float64](n int, du, dw []T) {
+	winoKernelGrad(n, du, dw, true)
+}
+
+func winoKernelGrad[T ~float32 | ~float64](n int, du, dw []T, set bool) {
 	if n < 0 || len(dw) < 9*n || len(du) < 16*n {
 		panic(fmt.Sprintf("kernels: WinogradKernelGrad: buffers of %d and %d values for planes of %d", len(du), len(dw), n))
 	}
 	e0 := 0
 	if winoAsm(16, du) && n >= 16 {
 		e0 = n &^ 15
-		winoKernelGradAVX512(&f32(du)[0], n, &f32(dw)[0], e0)
+		if set {
+			winoKernelGradSetAVX512(&f32(du)[0], n, &f32(dw)[0], e0)
+		} else {
+			winoKernelGradAVX512(&f32(du)[0], n, &f32(dw)[0], e0)
+		}
 	}
 	const h = 0.5
 	for e := e0; e < n; e++ {
@@ -250,9 +265,14 @@ func WinogradKernelGrad[T ~float32 | ~float64](n int, du, dw []T) {
 		}
 		for i := range 3 {
 			s := T(T(q[i][1]+q[i][2]) * h)
-			dw[(3*i+0)*n+e] += q[i][0] + s
-			dw[(3*i+1)*n+e] += T(q[i][1]-q[i][2]) * h
-			dw[(3*i+2)*n+e] += q[i][3] + s
+			g := [3]T{q[i][0] + s, T(q[i][1]-q[i][2]) * h, q[i][3] + s}
+			for j, v := range g {
+				if set {
+					dw[(3*i+j)*n+e] = 0 + v
+				} else {
+					dw[(3*i+j)*n+e] += v
+				}
+			}
 		}
 	}
 }

@@ -26,6 +26,9 @@ func winoKernelAVX512(w *float32, ns int, u *float32, nd, cnt int)
 //go:noescape
 func winoKernelGradAVX512(du *float32, n int, dw *float32, cnt int)
 
+//go:noescape
+func winoKernelGradSetAVX512(du *float32, n int, dw *float32, cnt int)
+
 // transpose16AVX512 transposes nblk 16×16 blocks: dst[j·ds + 16b + i] =
 // src[(16b + i)·ss + j] for block b (strides in elements).
 //

@@ -182,6 +182,40 @@ func TestWinogradAdjoints(t *testing.T) {
 
 // TestWinogradKernelPathsSameBits compares the kernel transform and its
 // adjoint on every path with the Go loops, for plane sizes with and
+// TestWinogradKernelGradSet checks that WinogradKernelGradSet writes the
+// bits WinogradKernelGrad adds into a zeroed dw, −0 turned +0 included
+// (planes of −0 in du give −0 sums), without reading dw (NaN there), on
+// every path and for lengths with and without a vector remainder.
+func TestWinogradKernelGradSet(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	negZero := float32(math.Copysign(0, -1))
+	for _, n := range []int{5, 16, 37, 256} {
+		du := randSlice[float32](r, 16*n)
+		for e := 0; e < n; e += 3 { // every third element: all 16 taps −0
+			for p := 0; p < 16; p++ {
+				du[p*n+e] = negZero
+			}
+		}
+		for _, p := range Paths() {
+			restore := SetPath(p)
+			want := make([]float32, 9*n)
+			WinogradKernelGrad(n, du, want)
+			got := make([]float32, 9*n)
+			for i := range got {
+				got[i] = float32(math.NaN())
+			}
+			WinogradKernelGradSet(n, du, got)
+			restore()
+			if i := sameBits(got, want); i >= 0 {
+				t.Fatalf("n=%d path %v: dw[%d] = %v (bits %#x), added into zeros %v (%#x)", n, p, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			}
+			if math.Signbit(float64(got[0])) {
+				t.Fatalf("n=%d path %v: a −0 sum was written as −0", n, p)
+			}
+		}
+	}
+}
+
 // without a tail beyond whole vectors.
 func TestWinogradKernelPathsSameBits(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))

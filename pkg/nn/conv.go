@@ -337,7 +337,8 @@ func (c *Conv2D[T]) addIntoDX(extra []T) bool {
 	return true
 }
 
-// Backward accumulates dW and db and returns dX when needDX.
+// Backward writes dW (see writtenGrads), accumulates db and returns dX
+// when needDX.
 func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 	defer func() { c.dxAdd = nil }()
 	n := ctx.N
@@ -359,7 +360,7 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 	}
 	switch c.mode {
 	case convPointwise:
-		gemm(c.bf16, true, false, cin, cout, rows, 1, c.x, cin, dy, cout, 1, c.dw, cout)
+		gemm(c.bf16, true, false, cin, cout, rows, 1, c.x, cin, dy, cout, 0, c.dw, cout)
 		if needDX {
 			gemm(c.bf16, false, true, rows, cin, cout, 1, dy, cout, c.w, cout, 0, dx, cin)
 		}
@@ -376,7 +377,7 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 		}
 		for kh := 0; kh < k; kh++ {
 			gemm(c.bf16, true, false, kc, cout, m, 1, a[kh*c.wp*lda:], lda,
-				d0, cout, 1, c.dw[kh*kc*cout:], cout)
+				d0, cout, 0, c.dw[kh*kc*cout:], cout) // kernel row kh: its own kc×cout block
 		}
 		if needDX {
 			d, ldd := c.expand(c.dpad, c.dexp, n, cout)
@@ -398,7 +399,7 @@ func (c *Conv2D[T]) Backward(ctx *Ctx, dy []T, needDX bool) []T {
 	case convIm2col:
 		kk := k * k * cin
 		cols := c.xpad[:rows*kk]
-		gemm(c.bf16, true, false, kk, cout, rows, 1, cols, kk, dy, cout, 1, c.dw, cout)
+		gemm(c.bf16, true, false, kk, cout, rows, 1, cols, kk, dy, cout, 0, c.dw, cout)
 		if needDX {
 			dcols := c.dxpad[:rows*kk]
 			gemm(c.bf16, false, true, rows, kk, cout, 1, dy, cout, c.w, cout, 0, dcols, kk)
@@ -617,4 +618,12 @@ func (c *Conv2D[T]) col2im(dcols, dx []T, n int) {
 			}
 		}
 	}
+}
+
+// writtenGrads is the range of the gradient buffer that Backward writes
+// rather than adds into: the kernel's (every mode stores dW with beta 0,
+// or by kernels.WinogradKernelGradSet, with the bits of adding into
+// zeros), so a training pass need not zero it first (gradWriter).
+func (c *Conv2D[T]) writtenGrads() (off, n int) {
+	return c.woff, c.cfg.K * c.cfg.K * c.in.C * c.cfg.Out
 }

@@ -171,7 +171,7 @@ func (c *Conv2D[T]) winogradForward(ctx *Ctx, x, y []T) {
 	putWinoScratch(m)
 }
 
-// winogradBackward accumulates dW from dy (db is done by Backward) and,
+// winogradBackward writes dW from dy (db is done by Backward) and,
 // when dx is not nil, writes dx.
 func (c *Conv2D[T]) winogradBackward(ctx *Ctx, dy, dx []T) {
 	n, h, w, cin, cout := ctx.N, c.in.H, c.in.W, c.in.C, c.cfg.Out
@@ -188,7 +188,7 @@ func (c *Conv2D[T]) winogradBackward(ctx *Ctx, dy, dx []T) {
 	for p := 0; p < 16; p++ {
 		gemm(c.bf16, true, false, cin, cout, tiles, 1, v[p*vs:], cin, m[p*ms:], cout, 0, du[p*cin*cout:], cout)
 	}
-	kernels.WinogradKernelGrad(cin*cout, du, c.dw)
+	kernels.WinogradKernelGradSet(cin*cout, du, c.dw)
 	putWinoScratch(du)
 	if dx == nil {
 		putWinoScratch(m)

@@ -348,50 +348,56 @@ w("")
 
 # winoKernelGradAVX512(du *float32, n int, dw *float32, cnt int)
 #   dU(i, j) = du[(4i+j)·n + e];  dw[(3i+j)·n + e] += (Gᵀ dU G)(i, j)
-w("// func winoKernelGradAVX512(du *float32, n int, dw *float32, cnt int)")
-w("TEXT ·winoKernelGradAVX512(SB), NOSPLIT, $0-32")
-body = ["MOVQ du+0(FP), DI", "MOVQ n+8(FP), R8", bytes_("R8"),
-        "LEAQ (R8)(R8*2), R9",
-        "LEAQ (DI)(R8*4), R10", "LEAQ (R10)(R8*4), R11", "LEAQ (R11)(R8*4), R12",
-        "MOVQ dw+16(FP), AX", "LEAQ (AX)(R9*1), BX", "LEAQ (BX)(R9*1), DX",
-        "MOVL $0x3f000000, R15", "VPBROADCASTD R15, Z31",
-        "MOVQ cnt+24(FP), CX", bytes_("CX"), "TESTQ CX, CX", "JEQ winokernelgraddone"]
-for l in body: w("\t" + l)
-w("winokernelgradloop:")
-L = []
-d_ = lambda i, j: Z(4 * i + j)
-for i in range(4):
+# winoKernelGradSetAVX512: the same with dw[…] = (Gᵀ dU G)(i, j) + 0 (the
+# bits of adding into a zeroed dw: +0 + x turns −0 into +0).
+for name, setw in (("winoKernelGradAVX512", False), ("winoKernelGradSetAVX512", True)):
+    lbl = name[:-6].lower()
+    w("// func %s(du *float32, n int, dw *float32, cnt int)" % name)
+    w("TEXT ·%s(SB), NOSPLIT, $0-32" % name)
+    body = ["MOVQ du+0(FP), DI", "MOVQ n+8(FP), R8", bytes_("R8"),
+            "LEAQ (R8)(R8*2), R9",
+            "LEAQ (DI)(R8*4), R10", "LEAQ (R10)(R8*4), R11", "LEAQ (R11)(R8*4), R12",
+            "MOVQ dw+16(FP), AX", "LEAQ (AX)(R9*1), BX", "LEAQ (BX)(R9*1), DX",
+            "MOVL $0x3f000000, R15", "VPBROADCASTD R15, Z31",
+            "MOVQ cnt+24(FP), CX", bytes_("CX"), "TESTQ CX, CX", "JEQ %sdone" % lbl]
+    for l in body: w("\t" + l)
+    w("%sloop:" % lbl)
+    L = []
+    d_ = lambda i, j: Z(4 * i + j)
+    for i in range(4):
+        for j in range(4):
+            a = addr(qs[i], pidx[j] and pidx[j].replace("R13", "R8").replace("R14", "R9"))
+            L.append("VMOVUPS %s, %s" % (a, d_(i, j)))
+    q_ = lambda i, j: Z(16 + 4 * i + j)  # i < 3: Z16..Z27
     for j in range(4):
-        a = addr(qs[i], pidx[j] and pidx[j].replace("R13", "R8").replace("R14", "R9"))
-        L.append("VMOVUPS %s, %s" % (a, d_(i, j)))
-q_ = lambda i, j: Z(16 + 4 * i + j)  # i < 3: Z16..Z27
-for j in range(4):
-    L.append(add(d_(1, j), d_(2, j), "Z28"))
-    L.append("VMULPS Z31, Z28, Z28")
-    L.append(add(d_(0, j), "Z28", q_(0, j)))
-    L.append(sub(d_(1, j), d_(2, j), q_(1, j)))
-    L.append("VMULPS Z31, %s, %s" % (q_(1, j), q_(1, j)))
-    L.append(add(d_(3, j), "Z28", q_(2, j)))
-for i in range(3):
-    L.append(add(q_(i, 1), q_(i, 2), "Z28"))
-    L.append("VMULPS Z31, Z28, Z28")
-    L.append(add(q_(i, 0), "Z28", "Z29"))
-    L.append(sub(q_(i, 1), q_(i, 2), "Z30"))
-    L.append("VMULPS Z31, Z30, Z30")
-    L.append(add(q_(i, 3), "Z28", "Z28"))
-    outs = ["Z29", "Z30", "Z28"]
-    for j in range(3):
-        a = addr(gb[i], gi[j])
-        L.append("VADDPS %s, %s, %s" % (a, outs[j], outs[j]))
-        L.append("VMOVUPS %s, %s" % (outs[j], a))
-for p_ in gb + qs:
-    L.append("ADDQ $64, %s" % p_)
-L += ["SUBQ $64, CX", "JNZ winokernelgradloop"]
-for l in L: w("\t" + l)
-w("winokernelgraddone:")
-w("\tVZEROUPPER")
-w("\tRET")
-w("")
+        L.append(add(d_(1, j), d_(2, j), "Z28"))
+        L.append("VMULPS Z31, Z28, Z28")
+        L.append(add(d_(0, j), "Z28", q_(0, j)))
+        L.append(sub(d_(1, j), d_(2, j), q_(1, j)))
+        L.append("VMULPS Z31, %s, %s" % (q_(1, j), q_(1, j)))
+        L.append(add(d_(3, j), "Z28", q_(2, j)))
+    if setw:
+        L.append("VPXORD Z0, Z0, Z0")  # dU is in Z16..Z27 now: Z0 is free for +0
+    for i in range(3):
+        L.append(add(q_(i, 1), q_(i, 2), "Z28"))
+        L.append("VMULPS Z31, Z28, Z28")
+        L.append(add(q_(i, 0), "Z28", "Z29"))
+        L.append(sub(q_(i, 1), q_(i, 2), "Z30"))
+        L.append("VMULPS Z31, Z30, Z30")
+        L.append(add(q_(i, 3), "Z28", "Z28"))
+        outs = ["Z29", "Z30", "Z28"]
+        for j in range(3):
+            a = addr(gb[i], gi[j])
+            L.append("VADDPS %s, %s, %s" % ("Z0" if setw else a, outs[j], outs[j]))
+            L.append("VMOVUPS %s, %s" % (outs[j], a))
+    for p_ in gb + qs:
+        L.append("ADDQ $64, %s" % p_)
+    L += ["SUBQ $64, CX", "JNZ %sloop" % lbl]
+    for l in L: w("\t" + l)
+    w("%sdone:" % lbl)
+    w("\tVZEROUPPER")
+    w("\tRET")
+    w("")
 
 # transpose16AVX512(src *float32, ss int, dst *float32, ds, nblk int)
 #   for nblk 16×16 blocks b: dst[j·ds + 16b + i] = src[(16b + i)·ss + j]
