@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -40,6 +41,12 @@ the share of the machine's peak, estimated by timing a large SGEMM with the same
 kernels on all GOMAXPROCS goroutines. "ceiling img/s" is the rate the step would
 reach if its GEMM work ran at that peak and nothing else took time: the upper
 bound this machine sets, whatever the engine does.
+
+The SGD and bSAM steps are timed in 6 alternating windows (SGD, bSAM; bSAM,
+SGD; …) of --time/6 each, at least one step: their img/s are over all their
+windows, and the bSAM/SGD ratio is the median of the 6 rounds' ratios (each
+from two adjacent windows, range printed), so that a busy spell on a shared
+machine lands on both steps rather than on the ratio.
 
 Allocations per step are bsam's zero plus the Go runtime's own: parking and
 waking the worker goroutines allocates a 112-byte wait record (a sudog) when the
@@ -136,7 +143,8 @@ compare configurations measured in the same session.`,
 				fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.2f\t%.0f\t%s\t%s\t%.2f\t%d\t%s\t\n", p.Name, 1000*p.SecondsPerOp, p.ImgPerSec, p.GFLOPs, p.GFLOPS, share, ceiling, p.AllocsPerStep, p.ParallelTasks, running(p.RunningTasks, p.ConcurrentSubBatches))
 			}
 			tw.Flush()
-			fmt.Fprintf(out, "bSAM step / SGD step: %.2f×\npeak RSS: %.0f MB\n", res.BSAMOverSGD, res.PeakRSSMB)
+			lo, hi := slices.Min(res.BSAMOverSGDRounds), slices.Max(res.BSAMOverSGDRounds)
+			fmt.Fprintf(out, "bSAM step / SGD step: %.2f× (median of %d interleaved rounds, %.2f–%.2f)\npeak RSS: %.0f MB\n", res.BSAMOverSGD, len(res.BSAMOverSGDRounds), lo, hi, res.PeakRSSMB)
 			return nil
 		},
 	}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
@@ -64,18 +65,22 @@ type BenchPhase struct {
 
 // BenchResult is the outcome of Bench.
 type BenchResult struct {
-	Model       string       `json:"model"`
-	Batch       int          `json:"batch"`
-	Params      int          `json:"params"`
-	GOMAXPROCS  int          `json:"gomaxprocs"`
-	KernelPath  string       `json:"kernel_path"`
-	Precision   string       `json:"precision"` // GEMM arithmetic: fp32 or bf16
-	Conv        string       `json:"conv"`      // 3×3 convolution algorithm: direct or winograd
-	CPU         string       `json:"cpu"`
-	PeakGFLOPS  float64      `json:"peak_gflops"` // SGEMM on all goroutines with the same kernels
-	Phases      []BenchPhase `json:"phases"`
-	BSAMOverSGD float64      `json:"bsam_over_sgd"` // bSAM step time / SGD step time
-	PeakRSSMB   float64      `json:"peak_rss_mb"`
+	Model      string       `json:"model"`
+	Batch      int          `json:"batch"`
+	Params     int          `json:"params"`
+	GOMAXPROCS int          `json:"gomaxprocs"`
+	KernelPath string       `json:"kernel_path"`
+	Precision  string       `json:"precision"` // GEMM arithmetic: fp32 or bf16
+	Conv       string       `json:"conv"`      // 3×3 convolution algorithm: direct or winograd
+	CPU        string       `json:"cpu"`
+	PeakGFLOPS float64      `json:"peak_gflops"` // SGEMM on all goroutines with the same kernels
+	Phases     []BenchPhase `json:"phases"`
+	// BSAMOverSGD is bSAM's step time over SGD's: the median of
+	// BSAMOverSGDRounds, the ratios of the interleaved rounds
+	// (measureInterleaved).
+	BSAMOverSGD       float64   `json:"bsam_over_sgd"`
+	BSAMOverSGDRounds []float64 `json:"bsam_over_sgd_rounds"`
+	PeakRSSMB         float64   `json:"peak_rss_mb"`
 }
 
 // Bench times training steps of a model on random data: SGD, bSAM (two
@@ -100,13 +105,18 @@ func Bench(o BenchOptions) (*BenchResult, error) {
 	}
 	obj := &batchObjective{net: net, x: x, y: y, n: o.Batch, size: size, bnUpdate: "official"}
 	w0 := append([]float32(nil), net.Params()...)
-	for _, method := range []string{"sgd", "bsam"} {
+	var steps [2]func()
+	for i, method := range []string{"sgd", "bsam"} {
 		opt, err := benchOptimizer(o, method, w0)
 		if err != nil {
 			return nil, err
 		}
-		res.Phases = append(res.Phases, measure(method+" step", o, func() { opt.Step(obj, 1) }))
+		steps[i] = func() { opt.Step(obj, 1) }
 	}
+	sgd, bsam, ratios := measureInterleaved(o, "sgd step", steps[0], "bsam step", steps[1])
+	res.Phases = append(res.Phases, sgd, bsam)
+	res.BSAMOverSGDRounds = ratios
+	res.BSAMOverSGD = median(ratios)
 	logits := make([]float32, o.Batch*o.Classes)
 	res.Phases = append(res.Phases, measure("eval", o, func() { net.Logits(x, o.Batch, logits) }))
 	if res.PeakGFLOPS > 0 {
@@ -121,7 +131,6 @@ func Bench(o BenchOptions) (*BenchResult, error) {
 	for i, name := range []string{"sgd", "bsam", "eval"} {
 		res.Phases[i].ParallelTasks, res.Phases[i].ConcurrentSubBatches, res.Phases[i].RunningTasks = phaseTasks(name, o.Batch, o.ShardSize, o.BatchSplit, procs)
 	}
-	res.BSAMOverSGD = res.Phases[1].SecondsPerOp / res.Phases[0].SecondsPerOp
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		res.PeakRSSMB = float64(ru.Maxrss) / 1024 // Linux reports KiB
@@ -280,6 +289,57 @@ func phaseTasks(phase string, batch, shard, split, procs int) (tasks, sub, runni
 // steady size), then times it for at least MinTime and
 // counts its allocations and GEMM work.
 func measure(name string, o BenchOptions, step func()) BenchPhase {
+	w := newPhaseWindow(name, step)
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	w.time(o.MinTime, 3)
+	return w.result(o.Batch)
+}
+
+// benchRounds is how many windows measureInterleaved gives each phase.
+const benchRounds = 6
+
+// measureInterleaved measures two phases (the SGD and the bSAM step) in
+// benchRounds alternating windows of MinTime/benchRounds each (at least
+// one step), in the order a b, b a, a b, …, so that what disturbs a
+// shared machine for a while lands on both. Each phase's time per step is
+// over all its windows; the ratios are b's time per step over a's, one per
+// round of two adjacent windows: their median is a steadier estimate of
+// the ratio than two phases timed one after the other (on a noisy
+// two-core host, single bSAM/SGD ratios scattered ±0.1 around a CPU-time
+// ratio of 2.01).
+func measureInterleaved(o BenchOptions, nameA string, stepA func(), nameB string, stepB func()) (a, b BenchPhase, ratios []float64) {
+	wa, wb := newPhaseWindow(nameA, stepA), newPhaseWindow(nameB, stepB)
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	win := o.MinTime / benchRounds
+	for r := 0; r < benchRounds; r++ {
+		first, second := wa, wb
+		if r%2 == 1 {
+			first, second = wb, wa
+		}
+		s1, t1 := first.time(win, 1)
+		s2, t2 := second.time(win, 1)
+		ta, tb := t1/float64(s1), t2/float64(s2)
+		if r%2 == 1 {
+			ta, tb = tb, ta
+		}
+		ratios = append(ratios, tb/ta)
+	}
+	return wa.result(o.Batch), wb.result(o.Batch), ratios
+}
+
+// phaseWindow accumulates the timed windows of one phase.
+type phaseWindow struct {
+	name   string
+	step   func()
+	flops  float64
+	steps  int
+	el     float64 // seconds
+	allocs uint64
+}
+
+// newPhaseWindow warms the phase up (5 runs, so that buffers and pools
+// reach their steady size) and counts one step's GEMM work.
+func newPhaseWindow(name string, step func()) *phaseWindow {
 	for range 5 {
 		step()
 	}
@@ -287,41 +347,67 @@ func measure(name string, o BenchOptions, step func()) BenchPhase {
 	kernels.CountFLOPs(true)
 	step()
 	kernels.CountFLOPs(false)
-	flops := float64(kernels.FLOPs())
-	// The garbage collector is held off while the allocations are counted:
-	// a collection empties sync.Pools (the runtime's and the standard
-	// library's), and refilling them would be counted against the step
-	// although the step itself allocates nothing.
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	return &phaseWindow{name: name, step: step, flops: float64(kernels.FLOPs())}
+}
+
+// time runs the phase for at least d and min steps, adds the window to
+// the totals and returns its steps and seconds. The garbage collector must
+// be off (the callers hold it off): a collection empties sync.Pools (the
+// runtime's and the standard library's), and refilling them would be
+// counted against the step although the step itself allocates nothing.
+func (w *phaseWindow) time(d time.Duration, min int) (int, float64) {
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	start := time.Now()
 	n := 0
-	for time.Since(start) < o.MinTime || n < 3 {
-		step()
+	for time.Since(start) < d || n < min {
+		w.step()
 		n++
 	}
 	el := time.Since(start).Seconds()
 	runtime.ReadMemStats(&m1)
-	allocs := m1.Mallocs - m0.Mallocs
-	// The Go runtime now and then allocates for itself while the steps
-	// run: a new OS thread for a goroutine that woke while the others were
-	// busy, its timer heap growing. That happens more on a loaded machine
-	// and is not the step's. A step that allocates does so in every
-	// window, so when the timed window saw allocations, up to two more
-	// windows of as many steps are counted and the smallest count is kept.
+	w.steps += n
+	w.el += el
+	w.allocs += m1.Mallocs - m0.Mallocs
+	return n, el
+}
+
+// result returns the phase's measurement. The Go runtime now and then
+// allocates for itself while the steps run: a new OS thread for a
+// goroutine that woke while the others were busy, its timer heap growing.
+// That happens more on a loaded machine and is not the step's. A step that
+// allocates does so in every window, so when the timed windows saw
+// allocations, up to two more windows of as many steps are counted and the
+// smallest count is kept.
+func (w *phaseWindow) result(batch int) BenchPhase {
+	allocs := w.allocs
 	for retry := 0; retry < 2 && allocs > 0; retry++ {
+		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
-		for range n {
-			step()
+		for range w.steps {
+			w.step()
 		}
 		runtime.ReadMemStats(&m1)
 		allocs = min(allocs, m1.Mallocs-m0.Mallocs)
 	}
-	p := BenchPhase{Name: name, Steps: n, SecondsPerOp: el / float64(n)}
-	p.ImgPerSec = float64(o.Batch) / p.SecondsPerOp
-	p.AllocsPerStep = float64(allocs) / float64(n)
-	p.GFLOPs = flops / 1e9
+	p := BenchPhase{Name: w.name, Steps: w.steps, SecondsPerOp: w.el / float64(w.steps)}
+	p.ImgPerSec = float64(batch) / p.SecondsPerOp
+	p.AllocsPerStep = float64(allocs) / float64(w.steps)
+	p.GFLOPs = w.flops / 1e9
 	p.GFLOPS = p.GFLOPs / p.SecondsPerOp
 	return p
+}
+
+// median returns the median of x (0 for none), not changing x.
+func median(x []float64) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	s := slices.Clone(x)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
