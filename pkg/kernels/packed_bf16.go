@@ -1,6 +1,14 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
+
+// winoBF16Scratch holds FillPairs' row-block buffers (25·16·n values: 800
+// KiB for a 512-wide kernel, more than the packing scratch), one per
+// goroutine filling at once.
+var winoBF16Scratch = sync.Pool{New: func() any { return new([]float32) }}
 
 // PackedWinoBF16 is PackedB's Winograd form for bf16 products: the 16
 // transforms U_p = (G g Gᵀ)_p of a 3×3 kernel (WinogradKernel, computed in
@@ -73,18 +81,17 @@ func (pb *PackedWinoBF16) FillPairs(q0, q1 int) {
 	}
 	n, k := pb.n, pb.k
 	r0, r1 := 2*q0, min(2*q1, k)
-	s := getScratch()
-	defer putScratch(s)
-	mem := view[float32](s)
-	// Row blocks of rb rows: their 16 transformed terms (rb·n values each)
-	// and, for transposed taps, the block's 9 transposed source taps.
-	rb := max(2, min(16, len(mem)/(25*n))&^1)
-	var u, src []float32
-	if 25*rb*n <= len(mem) {
-		u, src = mem[:16*rb*n], mem[16*rb*n:25*rb*n]
-	} else {
-		u, src = make([]float32, 16*rb*n), make([]float32, 9*rb*n)
+	// Row blocks of rb = 16 rows (whole 16×16 tiles for the transposition's
+	// assembly): their 16 transformed terms (rb·n values each) and, for
+	// transposed taps, the block's 9 transposed source taps.
+	const rb = 16
+	bp := winoBF16Scratch.Get().(*[]float32)
+	defer winoBF16Scratch.Put(bp)
+	if cap(*bp) < 25*rb*n {
+		*bp = make([]float32, 25*rb*n)
 	}
+	mem := (*bp)[:25*rb*n]
+	u, src := mem[:16*rb*n], mem[16*rb*n:]
 	for r := r0; r < r1; {
 		re := min(r1, r+rb)
 		if pb.path == BF16AVX512 {
