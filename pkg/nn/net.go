@@ -258,33 +258,17 @@ func (n *Net[T]) Logits(x []T, batch int, out []T) {
 	if len(out) < batch*n.classes {
 		panic(fmt.Sprintf("nn: Logits output holds %d values, want %d", len(out), batch*n.classes))
 	}
-	es := n.EvalShardSize(batch)
-	shards := (batch + es - 1) / es
+	shards := (batch + n.shard - 1) / n.shard
 	par := min(shards, max(len(n.reps), runtime.GOMAXPROCS(0)))
 	n.ensureReplicas(par, false)
 	p := n.pass
 	p.x, p.labels, p.out = x, nil, out
-	p.n, p.shards, p.par, p.shard = batch, shards, par, es
+	p.n, p.shards, p.par = batch, shards, par
 	p.mode = Mode{}
 	p.sync = nil
 	p.derived.beginPass()
 	n.run(jobEval, par)
-	p.x, p.out, p.shard = nil, nil, n.shard
-}
-
-// EvalShardSize is the shard size Logits cuts a batch of n examples into:
-// up to twice the training shard, as long as that leaves every core
-// (GOMAXPROCS) two shards, and never less than the training shard.
-// Evaluation computes every example's logits on its own (inference-mode
-// normalisation, per-example GEMM rows and Winograd tiles), so the shard
-// size changes no bit of them (TestLogitsShardInvariant) and can follow
-// the machine: larger shards make the GEMMs of ResNet-18's small late
-// stages more efficient (bf16 evaluation 1.095× with shards of 16 against
-// 8, batch 128, AMD EPYC Zen 5, 2 cores).
-func (n *Net[T]) EvalShardSize(batch int) int {
-	procs := runtime.GOMAXPROCS(0)
-	fit := (batch + 2*procs - 1) / (2 * procs)
-	return max(n.shard, min(2*n.shard, fit))
+	p.x, p.out = nil, nil
 }
 
 func (n *Net[T]) checkBatch(x []T, batch int) {

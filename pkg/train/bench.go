@@ -129,11 +129,7 @@ func Bench(o BenchOptions) (*BenchResult, error) {
 	}
 	procs := runtime.GOMAXPROCS(0)
 	for i, name := range []string{"sgd", "bsam", "eval"} {
-		shard := o.ShardSize
-		if name == "eval" {
-			shard = net.EvalShardSize(o.Batch)
-		}
-		res.Phases[i].ParallelTasks, res.Phases[i].ConcurrentSubBatches, res.Phases[i].RunningTasks = phaseTasks(name, o.Batch, shard, o.BatchSplit, procs)
+		res.Phases[i].ParallelTasks, res.Phases[i].ConcurrentSubBatches, res.Phases[i].RunningTasks = phaseTasks(name, o.Batch, o.ShardSize, o.BatchSplit, procs)
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
