@@ -623,7 +623,11 @@ func (c *Conv2D[T]) col2im(dcols, dx []T, n int) {
 // writtenGrads is the range of the gradient buffer that Backward writes
 // rather than adds into: the kernel's (every mode stores dW with beta 0,
 // or by kernels.WinogradKernelGradSet, with the bits of adding into
-// zeros), so a training pass need not zero it first (gradWriter).
+// zeros), so a training pass need not zero it first (gradWriter). One bit
+// differs from adding into zeros on the direct paths: a GEMM sum that
+// underflows below the normal range (flushed to zero by the kernels) stays
+// −0 where 0 + (−0) gave +0; the sign of a zero changes no nonzero value
+// computed from it, so no logit, loss or metric changes.
 func (c *Conv2D[T]) writtenGrads() (off, n int) {
 	return c.woff, c.cfg.K * c.cfg.K * c.in.C * c.cfg.Out
 }

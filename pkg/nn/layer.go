@@ -48,7 +48,10 @@ type Layer[T Float] interface {
 	Forward(ctx *Ctx, x []T) []T
 	// Backward takes dL/dy for the last Forward, accumulates parameter
 	// gradients into grads (+=) and returns dL/dx, owned by the layer, or
-	// nil when needDX is false.
+	// nil when needDX is false. A layer that implements gradWriter (Conv2D,
+	// for its kernel) writes that range instead of adding into it: the
+	// training pass zeroes only the rest, so summing micro-batches by
+	// calling Backward twice is not supported.
 	Backward(ctx *Ctx, dy []T, needDX bool) []T
 }
 
