@@ -1,6 +1,9 @@
 package eval
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // MeanStd returns the mean of xs and its sample standard deviation (divisor
 // n−1), as reported over seeds in the paper's tables. A single value has
@@ -25,4 +28,19 @@ func MeanStd(xs []float64) (mean, sampleStd float64) {
 		ss += d * d
 	}
 	return mean, math.Sqrt(ss / float64(n-1))
+}
+
+// Median returns the median of xs (the mean of the middle two for an even
+// count), NaN for none, leaving xs as it is.
+func Median(xs []float64) float64 {
+	n := len(xs)
+	if n == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }

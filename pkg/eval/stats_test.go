@@ -35,3 +35,24 @@ func same(a, b float64) bool {
 	}
 	return math.Abs(a-b) <= 1e-12*math.Max(1, math.Abs(b))
 }
+
+// TestMedian checks Median by hand, and that it leaves its input alone.
+func TestMedian(t *testing.T) {
+	if m := Median(nil); !math.IsNaN(m) {
+		t.Errorf("Median(nil) = %v, want NaN", m)
+	}
+	for _, tc := range []struct {
+		x    []float64
+		want float64
+	}{{[]float64{3}, 3}, {[]float64{3, 1}, 2}, {[]float64{5, 1, 4, 2, 3}, 3}, {[]float64{2.2, 1.9, 2.0, 2.1}, 2.05}} {
+		in := append([]float64(nil), tc.x...)
+		if got := Median(tc.x); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("Median(%v) = %v, want %v", tc.x, got, tc.want)
+		}
+		for i := range in {
+			if in[i] != tc.x[i] {
+				t.Errorf("Median reordered its input: %v", tc.x)
+			}
+		}
+	}
+}

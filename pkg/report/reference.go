@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"sort"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/bsam-dev/bsam/pkg/eval"
 )
 
 // embeddedReference is the paper's table, a copy of
@@ -119,26 +120,13 @@ func ParseReference(b []byte, name string) (*Reference, error) {
 				stds = append(stds, v.Std)
 			}
 		}
-		ref.fallback[m] = median(stds)
+		ref.fallback[m] = eval.Median(stds)
 	}
 	return ref, nil
 }
 
 func plausible(v Value) bool {
 	return v.Std > 0 && v.Std <= ImplausibleStdRatio*math.Abs(v.Mean)
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // Lookup returns the reference value of one cell, or nil when the reference

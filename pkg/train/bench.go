@@ -5,11 +5,11 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"syscall"
 	"time"
 
 	"github.com/bsam-dev/bsam/pkg/config"
+	"github.com/bsam-dev/bsam/pkg/eval"
 	"github.com/bsam-dev/bsam/pkg/kernels"
 	"github.com/bsam-dev/bsam/pkg/nn"
 	"github.com/bsam-dev/bsam/pkg/nn/models"
@@ -116,7 +116,7 @@ func Bench(o BenchOptions) (*BenchResult, error) {
 	sgd, bsam, ratios := measureInterleaved(o, "sgd step", steps[0], "bsam step", steps[1])
 	res.Phases = append(res.Phases, sgd, bsam)
 	res.BSAMOverSGDRounds = ratios
-	res.BSAMOverSGD = median(ratios)
+	res.BSAMOverSGD = eval.Median(ratios)
 	logits := make([]float32, o.Batch*o.Classes)
 	res.Phases = append(res.Phases, measure("eval", o, func() { net.Logits(x, o.Batch, logits) }))
 	if res.PeakGFLOPS > 0 {
@@ -396,18 +396,4 @@ func (w *phaseWindow) result(batch int) BenchPhase {
 	p.GFLOPs = w.flops / 1e9
 	p.GFLOPS = p.GFLOPs / p.SecondsPerOp
 	return p
-}
-
-// median returns the median of x (0 for none), not changing x.
-func median(x []float64) float64 {
-	if len(x) == 0 {
-		return 0
-	}
-	s := slices.Clone(x)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
