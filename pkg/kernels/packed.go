@@ -265,9 +265,7 @@ func (pb *PackedB) PackWinogradRows(r0, r1 int) {
 	}
 	for b0 := r0; b0 < r1; b0 += bs {
 		rb := min(bs, r1-b0)
-		for tap := 0; tap < 9; tap++ {
-			transposeRows(pb.wino[tap*n*k:(tap+1)*n*k], k, b0, rb, n, mem[tap*rb*n:(tap+1)*rb*n])
-		}
+		transposeTaps(pb.wino, k, b0, rb, n, mem)
 		pb.packWinogradBlock(b0, b0+rb, mem, rb*n)
 	}
 }
@@ -339,16 +337,25 @@ func (pb *PackedB) packWinogradBlock(r0, r1 int, src []float32, ns int) {
 
 // winoSource returns the kernel whose transforms are the terms, transposing
 // wino's taps for PrepareWinogradT (for the path-change fallback).
-func (pb *PackedB) winoSource() []float32 {
-	if !pb.winoT {
-		return pb.wino
+func (pb *PackedB) winoSource() []float32 { return winoSourceOf(pb.wino, pb.winoT, pb.n, pb.k) }
+
+// winoSourceOf returns w, or when trans a new kernel whose 9 taps are the
+// transposes of w's n×k taps.
+func winoSourceOf(w []float32, trans bool, n, k int) []float32 {
+	if !trans {
+		return w
 	}
-	n, k := pb.n, pb.k
-	w := make([]float32, 9*n*k)
+	t := make([]float32, 9*n*k)
+	transposeTaps(w, k, 0, k, n, t)
+	return t
+}
+
+// transposeTaps writes rows [b0, b0+rb) of the transposes of the 9 n×k
+// taps of w into dst, tap after tap (rb·n values each; transposeRows).
+func transposeTaps(w []float32, k, b0, rb, n int, dst []float32) {
 	for tap := 0; tap < 9; tap++ {
-		transposeRows(pb.wino[tap*n*k:(tap+1)*n*k], k, 0, k, n, w[tap*n*k:(tap+1)*n*k])
+		transposeRows(w[tap*n*k:(tap+1)*n*k], k, b0, rb, n, dst[tap*rb*n:(tap+1)*rb*n])
 	}
-	return w
 }
 
 // stripsWidth is the width of n columns packed into strips of nr (a last

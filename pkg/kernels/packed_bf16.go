@@ -100,9 +100,7 @@ func (pb *PackedWinoBF16) FillPairs(q0, q1 int) {
 		var w []float32
 		var ns int
 		if pb.winoT {
-			for tap := 0; tap < 9; tap++ {
-				transposeRows(pb.wino[tap*n*k:(tap+1)*n*k], k, r, re-r, n, src[tap*(re-r)*n:(tap+1)*(re-r)*n])
-			}
+			transposeTaps(pb.wino, k, r, re-r, n, src)
 			w, ns = src, (re-r)*n
 		} else {
 			w, ns = pb.wino[r*n:], k*n
@@ -151,14 +149,4 @@ func (pb *PackedWinoBF16) MulTerm(t, m int, a []float32, lda int, c []float32, l
 
 // winoSource returns the kernel whose transforms are the terms (transposing
 // the taps for a trans kernel).
-func (pb *PackedWinoBF16) winoSource() []float32 {
-	if !pb.winoT {
-		return pb.wino
-	}
-	n, k := pb.n, pb.k
-	w := make([]float32, 9*n*k)
-	for tap := 0; tap < 9; tap++ {
-		transposeRows(pb.wino[tap*n*k:(tap+1)*n*k], k, 0, k, n, w[tap*n*k:(tap+1)*n*k])
-	}
-	return w
-}
+func (pb *PackedWinoBF16) winoSource() []float32 { return winoSourceOf(pb.wino, pb.winoT, pb.n, pb.k) }

@@ -41,14 +41,7 @@ func TestPackedWinoBF16(t *testing.T) {
 				pb.Prepare(s.n, s.k, w, false)
 				fill(&pb)
 				checkWinoBF16Terms(t, &pb, s.m, s.n, s.k, a, u)
-				wt := make([]float32, len(w))
-				for tap := 0; tap < 9; tap++ {
-					for r := 0; r < s.k; r++ {
-						for c := 0; c < s.n; c++ {
-							wt[tap*s.k*s.n+c*s.k+r] = w[tap*s.k*s.n+r*s.n+c]
-						}
-					}
-				}
+				wt := tapsTransposed(w, s.k, s.n)
 				pt.Prepare(s.n, s.k, wt, true)
 				fill(&pt)
 				checkWinoBF16Terms(t, &pt, s.m, s.n, s.k, a, u)

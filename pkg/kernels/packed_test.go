@@ -218,14 +218,7 @@ func TestPackWinograd(t *testing.T) {
 				pb.PackWinogradRows(0, s.k/3)
 				checkWinogradTerms(t, p, &pb, s.m, s.n, s.k, a, u)
 				// The same terms from the kernel with every tap transposed.
-				wt := make([]float32, len(w))
-				for tap := 0; tap < 9; tap++ {
-					for r := 0; r < s.k; r++ {
-						for c := 0; c < s.n; c++ {
-							wt[tap*s.k*s.n+c*s.k+r] = w[tap*s.k*s.n+r*s.n+c]
-						}
-					}
-				}
+				wt := tapsTransposed(w, s.k, s.n)
 				var pt PackedB
 				pt.PrepareWinogradT(s.n, s.k, wt)
 				pt.PackWinogradRows(s.k/2, s.k)
@@ -234,6 +227,20 @@ func TestPackWinograd(t *testing.T) {
 			})
 		}
 	}
+}
+
+// tapsTransposed returns the kernel whose 9 taps are the transposes of
+// w's k×n taps, by the definition.
+func tapsTransposed(w []float32, k, n int) []float32 {
+	wt := make([]float32, len(w))
+	for tap := 0; tap < 9; tap++ {
+		for r := 0; r < k; r++ {
+			for c := 0; c < n; c++ {
+				wt[tap*k*n+c*k+r] = w[tap*k*n+r*n+c]
+			}
+		}
+	}
+	return wt
 }
 
 // TestTransposeRows checks PrepareWinogradT's block transposition against

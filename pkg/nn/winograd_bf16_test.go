@@ -1,10 +1,8 @@
 package nn
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"testing"
 
 	"github.com/bsam-dev/bsam/pkg/kernels"
@@ -22,17 +20,7 @@ func TestWinogradNetSameBitsBF16(t *testing.T) {
 	for _, p := range kernels.BF16Paths() {
 		t.Run(p.String(), func(t *testing.T) {
 			defer kernels.SetBF16Path(p)()
-			l1, g1 := trainPasses(in, winoTestNet, wino, seeds)
-			shareDerived = false
-			l0, g0 := trainPasses(in, winoTestNet, wino, seeds)
-			shareDerived = true
-			sameBits(t, "with shared transformed kernels", "without", l1, g1, l0, g0)
-			for _, procs := range []int{1, 3} {
-				old := runtime.GOMAXPROCS(procs)
-				lp, gp := trainPasses(in, winoTestNet, wino, seeds)
-				runtime.GOMAXPROCS(old)
-				sameBits(t, fmt.Sprintf("at GOMAXPROCS %d", procs), "by default", lp, gp, l1, g1)
-			}
+			_, g1 := winoNetSameBits(t, in, seeds, wino)
 			_, gd := trainPasses(in, winoTestNet, NetOptions{ShardSize: 2, Precision: BF16}, seeds)
 			same := true
 			for i := range gd {

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"runtime"
 	"testing"
@@ -64,17 +65,7 @@ func TestWinogradNetSameBits(t *testing.T) {
 	for _, p := range kernels.Paths() {
 		t.Run(p.String(), func(t *testing.T) {
 			defer kernels.SetPath(p)()
-			l1, g1 := trainPasses(in, winoTestNet, wino, seeds)
-			shareDerived = false
-			l0, g0 := trainPasses(in, winoTestNet, wino, seeds)
-			shareDerived = true
-			sameBits(t, "with shared transformed kernels", "without", l1, g1, l0, g0)
-			for _, procs := range []int{1, 3} {
-				old := runtime.GOMAXPROCS(procs)
-				lp, gp := trainPasses(in, winoTestNet, wino, seeds)
-				runtime.GOMAXPROCS(old)
-				sameBits(t, "at GOMAXPROCS "+string(rune('0'+procs)), "by default", lp, gp, l1, g1)
-			}
+			l1, g1 := winoNetSameBits(t, in, seeds, wino)
 			ld, gd := trainPasses(in, winoTestNet, NetOptions{ShardSize: 2}, seeds)
 			for i := range ld {
 				if math.Abs(ld[i]-l1[i]) > 1e-5*(1+math.Abs(ld[i])) {
@@ -101,6 +92,26 @@ func TestWinogradNetSameBits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// winoNetSameBits trains winoTestNet with options o and checks the same
+// bits with the transformed kernels shared by the shards and with every
+// shard making its own, and at GOMAXPROCS 1 and 3; it returns the losses
+// and gradients.
+func winoNetSameBits(t *testing.T, in Shape, seeds [4]uint64, o NetOptions) ([]float64, []float32) {
+	t.Helper()
+	l1, g1 := trainPasses(in, winoTestNet, o, seeds)
+	shareDerived = false
+	l0, g0 := trainPasses(in, winoTestNet, o, seeds)
+	shareDerived = true
+	sameBits(t, "with shared transformed kernels", "without", l1, g1, l0, g0)
+	for _, procs := range []int{1, 3} {
+		old := runtime.GOMAXPROCS(procs)
+		lp, gp := trainPasses(in, winoTestNet, o, seeds)
+		runtime.GOMAXPROCS(old)
+		sameBits(t, fmt.Sprintf("at GOMAXPROCS %d", procs), "by default", lp, gp, l1, g1)
+	}
+	return l1, g1
 }
 
 // BenchmarkWinogradFill times filling the shared packed kernels of one
